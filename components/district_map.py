@@ -1,0 +1,87 @@
+"""The district choropleth as a plain plotly figure: filled polygons on equal-aspect axes.
+
+No basemap, no tiles, no map token: the city's own boundaries are the map, so it draws offline and
+every district is exactly one trace (tests count them).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+import shapely
+
+FONT = "'Noto Sans SC', 'Noto Sans CJK SC', sans-serif"
+THEMES = {
+    "dark": {"line": "#0b0f17", "text": "#f2f5fa", "halo": "#0b0f17", "highlight": "#ffe14d"},
+    "light": {"line": "#ffffff", "text": "#1b1f24", "halo": "#ffffff", "highlight": "#d9480f"},
+}
+
+
+@dataclass(frozen=True)
+class DistrictShape:
+    district_id: int
+    name: str
+    value_text: str
+    colour: str
+    geometry: shapely.Geometry
+    label: tuple[float, float]
+
+
+def _rings(geometry: shapely.Geometry) -> tuple[list[float | None], list[float | None]]:
+    """Exterior rings of every part, joined with None breaks (one trace per district)."""
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for part in shapely.get_parts(geometry):
+        if part.geom_type != "Polygon":
+            continue
+        x, y = part.exterior.xy
+        xs.extend(list(x) + [None])
+        ys.extend(list(y) + [None])
+    return xs, ys
+
+
+def build_district_map(
+    shapes: Sequence[DistrictShape],
+    highlight: int | None = None,
+    theme: str = "dark",
+    label_size: int = 22,
+) -> go.Figure:
+    """One filled trace per district plus one text trace of name and value at each label point."""
+    style = THEMES[theme]
+    fig = go.Figure()
+    for s in shapes:
+        xs, ys = _rings(s.geometry)
+        own = s.district_id == highlight
+        fig.add_trace(go.Scatter(
+            x=xs, y=ys, mode="lines", fill="toself", fillcolor=s.colour,
+            line={"color": style["highlight"] if own else style["line"], "width": 5 if own else 1.5},
+            name=s.name, hoveron="fills", hoverinfo="text", text=f"{s.name}: {s.value_text}",
+            meta={"district_id": s.district_id}, showlegend=False,
+        ))
+    fig.add_trace(go.Scatter(
+        x=[s.label[0] for s in shapes], y=[s.label[1] for s in shapes], mode="text",
+        text=[f"<b>{s.name}</b><br>{s.value_text}" for s in shapes],
+        textfont={"size": label_size, "color": style["text"], "family": FONT,
+                  "shadow": f"0 0 4px {style['halo']}"},
+        hoverinfo="skip", showlegend=False, name="labels",
+    ))
+    lat = _mid_lat(shapes)
+    fig.update_xaxes(visible=False, fixedrange=True)
+    fig.update_yaxes(visible=False, fixedrange=True, scaleanchor="x",
+                     scaleratio=1 / math.cos(math.radians(lat)))
+    fig.update_layout(
+        margin={"l": 0, "r": 0, "t": 0, "b": 0}, paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)", dragmode=False, font={"family": FONT},
+        hoverlabel={"font": {"size": 20, "family": FONT}},
+    )
+    return fig
+
+
+def _mid_lat(shapes: Sequence[DistrictShape]) -> float:
+    if not shapes:
+        return 0.0
+    bounds = shapely.total_bounds([s.geometry for s in shapes])
+    return (bounds[1] + bounds[3]) / 2

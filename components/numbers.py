@@ -1,0 +1,52 @@
+"""Number formatting and colour classes for maps and legends."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# Sequential palettes that read on a dark wall: darker = less, brighter = more.
+PALETTES = {
+    "scans":   ["#17324d", "#1f5a84", "#2f86b8", "#63b5de", "#b8e4f7"],
+    "flagged": ["#3a2226", "#6e2b31", "#a83a3b", "#e0623f", "#ffc06b"],
+}
+SUPPRESSED_COLOUR = "#3d4450"
+
+
+def fmt_int(value: float | int | None) -> str:
+    """12345 -> '12,345'; None/NaN -> '–'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{int(round(value)):,}"
+
+
+def fmt_rate(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:,.1f}"
+
+
+def nice_step(top: float, classes: int) -> float:
+    """The smallest 1/2/2.5/5×10^k step with `classes` steps covering `top`."""
+    if not top or top <= 0 or math.isnan(top):
+        return 1.0
+    raw = top / classes
+    mag = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 2.5, 5, 10):
+        if m * mag >= raw:
+            return m * mag
+    return 10 * mag
+
+
+def classify(values: np.ndarray, classes: int = 5) -> tuple[list[float], np.ndarray]:
+    """Equal-interval classes with nice breaks from 0.
+
+    Returns (breaks of length classes+1, class index per value; -1 for NaN).
+    """
+    v = np.asarray(values, dtype=float)
+    top = float(np.nanmax(v)) if np.isfinite(v).any() else 0.0
+    step = nice_step(top, classes)
+    breaks = [round(step * i, 6) for i in range(classes + 1)]
+    idx = np.where(np.isnan(v), -1, np.minimum((np.nan_to_num(v) // step).astype(int), classes - 1))
+    return breaks, idx

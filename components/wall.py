@@ -1,0 +1,78 @@
+"""Building blocks of the command wall: KPI tiles, legend, district ranking."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+
+@dataclass(frozen=True)
+class Kpi:
+    key: str
+    label: str
+    value_text: str
+    note: str = ""
+    tone: str = "neutral"  # neutral | alert | warn
+
+
+def build_kpi_tile(kpi: Kpi, value_id: dict | str) -> dbc.Col:
+    """A big-number tile readable across a room; the number carries `value_id` for tests."""
+    return dbc.Col(
+        html.Div(
+            [
+                html.Div(kpi.label, className="kpi-label"),
+                html.Div(kpi.value_text, id=value_id, className="kpi-value"),
+                html.Div(kpi.note, className="kpi-note"),
+            ],
+            className=f"kpi-tile kpi-{kpi.tone}",
+        ),
+        md=3,
+    )
+
+
+def build_kpi_row(kpis: Sequence[Kpi], id_factory) -> list[dbc.Col]:
+    return [build_kpi_tile(k, id_factory(k.key)) for k in kpis]
+
+
+def build_legend(title: str, breaks: Sequence[float], colours: Sequence[str], fmt,
+                 suppressed_note: str | None = None, suppressed_colour: str = "") -> html.Div:
+    """Colour classes with their ranges in large type."""
+    rows = [
+        html.Div([
+            html.Span(className="legend-swatch", style={"background": colour}),
+            html.Span(f"{fmt(lo)} – {fmt(hi)}", className="legend-range"),
+        ], className="legend-row")
+        for lo, hi, colour in zip(breaks[:-1], breaks[1:], colours, strict=True)
+    ][::-1]
+    if suppressed_note:
+        rows.append(html.Div([
+            html.Span(className="legend-swatch", style={"background": suppressed_colour}),
+            html.Span(suppressed_note, className="legend-range legend-muted"),
+        ], className="legend-row"))
+    return html.Div([html.Div(title, className="panel-title"), *rows], className="legend")
+
+
+@dataclass(frozen=True)
+class RankRow:
+    name: str
+    value_text: str
+    colour: str
+    highlighted: bool = False
+
+
+def build_ranking(title: str, rows: Sequence[RankRow], highlight_note: str = "") -> html.Div:
+    """Districts from highest to lowest with their values: the numbers a commander reads at 4 m."""
+    items = [
+        html.Div([
+            html.Span(className="legend-swatch", style={"background": r.colour}),
+            html.Span(r.name, className="rank-name"),
+            html.Span(f" · {highlight_note}" if r.highlighted and highlight_note else "",
+                      className="rank-own"),
+            html.Span(r.value_text, className="rank-value"),
+        ], className="rank-row rank-highlight" if r.highlighted else "rank-row")
+        for r in rows
+    ]
+    return html.Div([html.Div(title, className="panel-title"), *items], className="ranking")

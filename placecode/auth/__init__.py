@@ -1,0 +1,1 @@
+"""Users, roles, scopes, the audit log and the flask-login wiring."""

@@ -1,0 +1,87 @@
+"""The one lazy engine factory, and database creation.
+
+SQLite runs in WAL mode with a bounded journal (a reading wall otherwise starves the checkpoint, see
+DESIGN.md); PostgreSQL through psycopg 3.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+from placecode.db.schema import metadata
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be used; the message says which one and why, in one line."""
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+@functools.cache
+def get_engine(url: str) -> Engine:
+    """Engine for `url`, created once per process (safe under several gunicorn workers)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(f"database URL {url!r} is not a valid SQLAlchemy URL") from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    try:
+        return create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:
+        raise DatabaseError(f"database URL {redact(url)}: unsupported driver ({exc})") from None
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_size_limit=67108864")
+    cur.execute("PRAGMA cache_size=-262144")
+    cur.close()
+
+
+def check_connection(engine: Engine) -> None:
+    """Connect once; raise DatabaseError with the server's reason on its first line."""
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseError(f"cannot connect to {redact(str(engine.url))}: {reason}") from None
+
+
+def init_db(engine: Engine) -> list[str]:
+    """Create every missing table and index; returns the names of tables that were created."""
+    check_connection(engine)
+    before = set(inspect(engine).get_table_names())
+    metadata.create_all(engine)
+    return sorted(set(metadata.tables) - before)
+
+
+def is_empty(engine: Engine) -> bool:
+    """True when the database has no districts (no city loaded yet)."""
+    from sqlalchemy import func, select
+
+    from placecode.db.schema import districts
+
+    if "districts" not in inspect(engine).get_table_names():
+        return True
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(districts)).scalar_one() == 0

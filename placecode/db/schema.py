@@ -1,0 +1,247 @@
+"""SQLAlchemy Core metadata: the tables named in DESIGN.md that exist so far.
+
+Conventions, chosen once:
+- timestamps are naive local time of the city (PLACECODE_TIMEZONE), stored on SQLite as
+  'YYYY-MM-DDTHH:MM:SS' text so ISO strings from numpy/CSV load as they are and sort as time;
+- geometry is GeoJSON text in WGS-84/GCJ-02 degrees (PostGIS columns come with the production issue);
+- persons carry an integer `id` for joins and the contract `person_key` (keyed hash of the ID number);
+  raw ID numbers are never stored;
+- indexes that bulk loads drop and rebuild are plain `Index` objects (not constraints).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects import sqlite
+
+metadata = MetaData()
+
+Timestamp = DateTime().with_variant(
+    sqlite.DATETIME(
+        storage_format="%(year)04d-%(month)02d-%(day)02dT%(hour)02d:%(minute)02d:%(second)02d",
+        regexp=r"(\d+)-(\d+)-(\d+)[T ](\d+):(\d+):(\d+)",
+    ),
+    "sqlite",
+)
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL wants BIGINT for big tables.
+RowId = BigInteger().with_variant(Integer, "sqlite")
+
+VERDICTS = ("green", "yellow", "red")
+HEALTH_CODES = ("green", "yellow", "red")
+ROLES = ("admin", "city_commander", "district_commander", "duty_officer", "planner", "field_staff")
+VENUE_KINDS = (
+    "government", "residential", "hotel", "restaurant", "mall",
+    "supermarket", "enterprise", "shop", "bus", "taxi",
+)
+
+meta = Table(
+    "meta", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+districts = Table(
+    "districts", metadata,
+    Column("id", Integer, primary_key=True, comment="adcode"),
+    Column("name_zh", String(64), nullable=False),
+    Column("name_en", String(64), nullable=False),
+    Column("population", Integer, nullable=False, comment="official census residents"),
+    Column("residents", Integer, nullable=False, default=0, comment="persons registered here"),
+    Column("label_lon", Float, nullable=False),
+    Column("label_lat", Float, nullable=False),
+    Column("geometry", Text, nullable=False, comment="GeoJSON"),
+)
+
+subdistricts = Table(
+    "subdistricts", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("district_id", Integer, ForeignKey("districts.id"), nullable=False, index=True),
+    Column("name_zh", String(64), nullable=False),
+    Column("name_en", String(64), nullable=False),
+    Column("generated", Boolean, nullable=False, default=True),
+    Column("label_lon", Float, nullable=False),
+    Column("label_lat", Float, nullable=False),
+    Column("geometry", Text, nullable=False),
+)
+
+communities = Table(
+    "communities", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("subdistrict_id", BigInteger, ForeignKey("subdistricts.id"), nullable=False, index=True),
+    Column("district_id", Integer, ForeignKey("districts.id"), nullable=False),
+    Column("name_zh", String(64), nullable=False),
+    Column("name_en", String(64), nullable=False),
+    Column("generated", Boolean, nullable=False, default=True),
+    Column("label_lon", Float, nullable=False),
+    Column("label_lat", Float, nullable=False),
+    Column("geometry", Text, nullable=False),
+)
+
+buildings = Table(
+    "buildings", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("community_id", BigInteger, ForeignKey("communities.id"), nullable=False, index=True),
+    Column("name", String(64), nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+)
+
+venues = Table(
+    "venues", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name", String(128), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("district_id", Integer, ForeignKey("districts.id"), nullable=False),
+    Column("subdistrict_id", BigInteger, ForeignKey("subdistricts.id"), nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("mobile", Boolean, nullable=False, default=False, comment="bus or taxi"),
+    Index("ix_venues_district_kind", "district_id", "kind"),
+)
+
+persons = Table(
+    "persons", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("person_key", String(32), nullable=False),
+    Column("district_id", Integer, ForeignKey("districts.id")),
+    Column("community_id", BigInteger, ForeignKey("communities.id")),
+    Column("building_id", BigInteger, ForeignKey("buildings.id")),
+    Column("birth_year", SmallInteger),
+    Column("health_code", String(8), nullable=False, default="green"),
+    Column("health_code_since", Timestamp),
+    Index("ux_persons_person_key", "person_key", unique=True),
+    Index("ix_persons_health_district", "health_code", "district_id"),
+)
+
+scans = Table(
+    "scans", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("scan_id", String(64), nullable=False),
+    Column("venue_id", BigInteger, ForeignKey("venues.id"), nullable=False),
+    Column("person_id", BigInteger, ForeignKey("persons.id"), nullable=False),
+    Column("ts", Timestamp, nullable=False),
+    Column("checkout_ts", Timestamp),
+    Column("verdict", String(8), nullable=False),
+    Column("reasons", String(128), nullable=False, default="", comment="comma-separated rule ids"),
+    Column("temperature_c", Float),
+    Column("mask", Boolean),
+    Column("credential", String(24)),
+    Index("ux_scans_scan_id", "scan_id", unique=True),
+    Index("ix_scans_venue_ts", "venue_id", "ts"),
+    Index("ix_scans_person_ts", "person_id", "ts"),
+)
+
+health_codes = Table(
+    "health_codes", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("person_id", BigInteger, ForeignKey("persons.id"), nullable=False),
+    Column("colour", String(8), nullable=False),
+    Column("since", Timestamp, nullable=False),
+    Column("reason", String(64), nullable=False, default=""),
+    Index("ix_health_codes_person", "person_id", "since"),
+)
+
+tests = Table(
+    "tests", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("person_id", BigInteger, ForeignKey("persons.id"), nullable=False),
+    Column("kind", String(12), nullable=False, comment="nucleic | antigen"),
+    Column("sampled_at", Timestamp, nullable=False),
+    Column("result", String(12), nullable=False, comment="negative | positive | pending"),
+    Column("site", String(64)),
+    Column("lab", String(64)),
+    Index("ix_tests_person_sampled", "person_id", "sampled_at"),
+)
+
+vaccinations = Table(
+    "vaccinations", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("person_id", BigInteger, ForeignKey("persons.id"), nullable=False),
+    Column("dose", SmallInteger, nullable=False),
+    Column("vaccinated_on", Date, nullable=False),
+    Index("ix_vaccinations_person", "person_id", "dose"),
+)
+
+arrivals = Table(
+    "arrivals", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("person_id", BigInteger, ForeignKey("persons.id"), nullable=False),
+    Column("arrived_at", Timestamp, nullable=False),
+    Column("origin", String(64), nullable=False),
+    Column("key_area", Boolean, nullable=False, default=False),
+    Column("stay_kind", String(8), nullable=False, comment="hotel | home"),
+    Column("monitoring_days", SmallInteger, nullable=False, default=0),
+    Index("ix_arrivals_person", "person_id", "arrived_at"),
+)
+
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(256), nullable=False),
+    Column("role", String(24), nullable=False),
+    Column("district_id", Integer, ForeignKey("districts.id")),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("last_login_at", Timestamp),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("ts", Timestamp, nullable=False),
+    Column("user_id", Integer),
+    Column("username", String(64), nullable=False),
+    Column("action", String(48), nullable=False),
+    Column("subject", String(128), nullable=False, default=""),
+    Column("reason", Text, nullable=False, default=""),
+    Column("detail", Text, nullable=False, default=""),
+    Index("ix_audit_log_ts", "ts"),
+)
+
+rollup_venue_day = Table(
+    "rollup_venue_day", metadata,
+    Column("venue_id", BigInteger, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("scans", Integer, nullable=False, default=0),
+    Column("red", Integer, nullable=False, default=0),
+    Column("yellow", Integer, nullable=False, default=0),
+)
+
+rollup_district_hour = Table(
+    "rollup_district_hour", metadata,
+    Column("district_id", Integer, primary_key=True),
+    Column("hour", Timestamp, primary_key=True),
+    Column("scans", Integer, nullable=False, default=0),
+    Column("red", Integer, nullable=False, default=0),
+    Column("yellow", Integer, nullable=False, default=0),
+    Index("ix_rollup_district_hour_hour", "hour"),
+)
+
+rollup_industry_district_day = Table(
+    "rollup_industry_district_day", metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("district_id", Integer, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("scans", Integer, nullable=False, default=0),
+    Column("red", Integer, nullable=False, default=0),
+    Column("yellow", Integer, nullable=False, default=0),
+)
+
+ROLLUPS = (rollup_venue_day, rollup_district_hour, rollup_industry_district_day)

@@ -1,0 +1,232 @@
+"""`placecode demo`: build a deterministic demo city into the database, fast.
+
+Same seed and same `now` give the same rows. Large tables are loaded with their secondary indexes
+dropped and rebuilt afterwards (executemany on SQLite, COPY on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import Engine, delete, insert, select, text
+from tqdm import tqdm
+
+from placecode.auth.users import create_user, ensure_admin, random_password, write_private
+from placecode.db import schema as t
+from placecode.db.bulk import bulk_insert, create_bulk_indexes, drop_bulk_indexes
+from placecode.db.engine import check_connection, init_db, is_empty
+from placecode.demo import activity, people, places
+from placecode.demo.geography import load_districts
+from placecode.demo.presets import Preset, get_preset
+
+DEMO_USERS = (  # username, role, district (index into the city's districts, or None)
+    ("commander", "city_commander", None),
+    ("district", "district_commander", 0),
+    ("officer", "duty_officer", 0),
+    ("planner", "planner", None),
+    ("field", "field_staff", 0),
+)
+
+
+class DemoError(RuntimeError):
+    """The demo cannot be built as asked; the message says what to do."""
+
+
+@dataclass
+class BuildReport:
+    city: str
+    preset: str
+    reused: bool = False
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    logins: list[tuple[str, str, str]] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(self.seconds.values())
+
+
+def read_meta(engine: Engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        return dict(conn.execute(select(t.meta.c.key, t.meta.c.value)).all())
+
+
+def parse_now(value: str | None, tz: str) -> np.datetime64:
+    """The demo's 'now' as naive city-local time, to the second (default: the clock, in `tz`)."""
+    from zoneinfo import ZoneInfo
+
+    if value is None:
+        local = datetime.now(ZoneInfo(tz)).replace(tzinfo=None, microsecond=0)
+    else:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise DemoError(f"--now {value!r}: use ISO 8601, e.g. 2026-11-23T15:00+08:00") from None
+        local = parsed.astimezone(ZoneInfo(tz)).replace(tzinfo=None) if parsed.tzinfo else parsed
+    return np.datetime64(local.replace(microsecond=0), "s")
+
+
+def build_demo(
+    engine: Engine,
+    *,
+    preset: str | Preset = "small",
+    city: str = "weihai",
+    days: int | None = None,
+    seed: int = 7,
+    now: np.datetime64,
+    secret: str,
+    instance: Path,
+    replace: bool = False,
+    if_missing: bool = False,
+    progress: bool = True,
+) -> BuildReport:
+    """Build the demo city; see the module docstring. Returns counts and timings per step."""
+    spec = get_preset(preset) if isinstance(preset, str) else preset
+    days = spec.default_days if days is None else days
+    if days < 1 or days > 60:
+        raise DemoError(f"--days {days}: choose between 1 and 60")
+    report = BuildReport(city=city, preset=spec.name)
+    check_connection(engine)
+    if not is_empty(engine):
+        existing = read_meta(engine)
+        if if_missing:
+            report.reused = True
+            report.messages.append(
+                f"reusing the {existing.get('city', '?')} city (preset {existing.get('preset', '?')},"
+                f" built {existing.get('built_at', '?')}); `placecode demo --replace` rebuilds it"
+            )
+            return report
+        if not replace:
+            raise DemoError("the database already holds a city: add --replace to rebuild it "
+                            "(this deletes its data) or --if-missing to keep it")
+    if replace:
+        t.metadata.drop_all(engine)
+    init_db(engine)
+
+    rng = np.random.default_rng(seed)
+    step = _stepper(report, progress)
+    with step("geography"):
+        districts = load_districts(city)
+        samplers = places.make_samplers(districts, rng)
+        subdistricts = places.make_subdistricts(districts, samplers, spec)
+        communities = places.make_communities(subdistricts, spec, rng)
+        residents = places.split_by_share(spec.residents, districts["population"].to_numpy(float))
+        buildings = places.make_buildings(districts, samplers, communities, spec, residents)
+        venues = places.make_venues(districts, samplers, subdistricts, spec, rng)
+    with step("persons"):
+        persons = people.make_persons(buildings, residents, districts["adcode"].to_numpy(),
+                                      now, secret, rng)
+    with step("scans"):
+        scans = activity.make_scans(persons, venues, days, spec.scans_per_day, now, rng)
+        rollups = activity.make_rollups(scans)
+    with step("health facts"):
+        first_day = now.astype("datetime64[D]") - max(days, 3) + 1
+        facts = {
+            t.health_codes: people.make_health_codes(persons),
+            t.tests: people.make_tests(persons, first_day.astype("datetime64[s]"), now, rng),
+            t.vaccinations: people.make_vaccinations(persons, now, rng),
+            t.arrivals: people.make_arrivals(persons, now, rng),
+        }
+
+    with step("load"), engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA synchronous=OFF")
+        d_rows = places.cell_rows(districts.rename(columns={"adcode": "id"}),
+                                  ["id", "name_zh", "name_en", "population"])
+        d_rows["label_lon"], d_rows["label_lat"] = (districts["seat_lon"].tolist(),
+                                                    districts["seat_lat"].tolist())
+        d_rows["residents"] = residents.tolist()
+        loads = [
+            (t.districts, d_rows),
+            (t.subdistricts, places.cell_rows(
+                subdistricts, ["id", "district_id", "name_zh", "name_en"])
+             | {"generated": [True] * len(subdistricts)}),
+            (t.communities, places.cell_rows(
+                communities, ["id", "subdistrict_id", "district_id", "name_zh", "name_en"])
+             | {"generated": [True] * len(communities)}),
+            (t.buildings, _cols(buildings, ["id", "community_id", "name", "lon", "lat"])),
+            (t.venues, _cols(venues, ["id", "code", "name", "kind", "district_id",
+                                      "subdistrict_id", "lon", "lat", "mobile"])),
+            (t.persons, _cols(persons, ["id", "person_key", "district_id", "community_id",
+                                        "building_id", "birth_year", "health_code"])
+             | {"health_code_since": persons["health_code_since"].to_numpy("datetime64[s]")}),
+            (t.scans, _cols(scans, ["scan_id", "venue_id", "person_id", "verdict", "reasons",
+                                    "temperature_c", "mask", "credential"])
+             | {"ts": scans["ts"].to_numpy("datetime64[s]")}),
+            *facts.items(),
+            *((getattr(t, name), _cols(frame, list(frame.columns), dates=("day",)))
+              for name, frame in rollups.items()),
+        ]
+        total = sum(len(next(iter(cols.values()))) for _, cols in loads)
+        with tqdm(total=total, unit=" rows", unit_scale=True, desc="loading",
+                  disable=not progress, file=sys.stderr) as bar:
+            for table, cols in loads:
+                drop_bulk_indexes(conn, table)
+                report.counts[table.name] = bulk_insert(conn, table, cols, bar.update)
+        conn.execute(insert(t.meta), [
+            {"key": k, "value": str(v)} for k, v in {
+                "city": city, "city_name_zh": districts["city_name_zh"].iloc[0],
+                "city_name_en": districts["city_name_en"].iloc[0], "preset": spec.name,
+                "seed": seed, "days": days, "now": str(now),
+                "built_at": datetime.now().isoformat(timespec="seconds"),
+            }.items()
+        ])
+    with step("indexes"), engine.begin() as conn:
+        for table, _ in loads:
+            create_bulk_indexes(conn, table)
+        conn.execute(text("ANALYZE"))
+    with step("users"):
+        _demo_users(engine, instance, districts["adcode"].tolist(), report)
+    return report
+
+
+def _cols(frame, names: list[str], dates: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    out = {}
+    for n in names:
+        col = frame[n]
+        out[n] = col.to_numpy("datetime64[D]") if n in dates else col.to_numpy()
+    return out
+
+
+def _stepper(report: BuildReport, progress: bool) -> Callable:
+    @contextmanager
+    def step(name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        report.seconds[name] = round(time.perf_counter() - start, 2)
+        if progress:
+            print(f"  {name:<13} {report.seconds[name]:7.1f} s", file=sys.stderr)
+    return step
+
+
+def _demo_users(engine: Engine, instance: Path, district_ids: list[int], report: BuildReport):
+    """Admin (first run) plus one user per role, random passwords in a 0600 file."""
+    message = ensure_admin(engine, instance)
+    if message:
+        report.messages.append(message)
+    lines = []
+    with engine.begin() as conn:
+        for username, role, district in DEMO_USERS:
+            password = random_password()
+            did = None if district is None else district_ids[district]
+            conn.execute(delete(t.users).where(t.users.c.username == username))
+            create_user(conn, username, role, password, did)
+            report.logins.append((username, role, password))
+            lines.append(f"{username}\t{role}\t{password}")
+    write_private(instance / "demo-logins.txt", "username\trole\tpassword\n" + "\n".join(lines)
+                  + "\n")
+
+
+def demo_logins(instance: Path) -> str | None:
+    """The demo logins file's text, if the demo wrote one."""
+    path = instance / "demo-logins.txt"
+    return path.read_text() if path.exists() else None
+

@@ -1,0 +1,105 @@
+"""One Settings object from PLACECODE_* environment variables.
+
+Precedence: explicit argument > environment > default. Each setting is declared once (name, default,
+help) so the CLI, the README and a test can all walk the same list.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    cast: type = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("PLACECODE_INSTANCE_DIR", str(PROJECT_ROOT / "instance"),
+            "Folder for the SQLite database, the generated secret key and login files."),
+    Setting("PLACECODE_DATABASE_URL", "",
+            "SQLAlchemy URL; empty means SQLite at <instance>/placecode.db. "
+            "Production: postgresql+psycopg://user:pass@host/db."),
+    Setting("PLACECODE_SECRET_KEY", "",
+            "Key for sessions and for pseudonymising person IDs; generated into "
+            "<instance>/secret_key on first use if empty. Never change it on a live database."),
+    Setting("PLACECODE_RETENTION_DAYS", 28, "Days personal rows are kept before purge.", int),
+    Setting("PLACECODE_LANG", "zh", "Default UI language: zh or en.", str),
+    Setting("PLACECODE_HOST", "127.0.0.1", "Address the web server listens on."),
+    Setting("PLACECODE_PORT", 8050, "Port the web server listens on.", int),
+    Setting("PLACECODE_TIMEZONE", "Asia/Shanghai",
+            "The city's time zone: timestamps are stored as naive local time in it."),
+    Setting("PLACECODE_WALL_REFRESH_SECONDS", 15, "How often the command wall refreshes.", int),
+)
+_BY_FIELD = {s.name.removeprefix("PLACECODE_").lower(): s for s in SETTINGS}
+LANGS = ("zh", "en")
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_dir: str
+    database_url: str
+    secret_key: str
+    retention_days: int
+    lang: str
+    host: str
+    port: int
+    timezone: str
+    wall_refresh_seconds: int
+
+    @classmethod
+    def load(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings: keyword overrides win over the environment, which wins over defaults."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            spec = _BY_FIELD[f.name]
+            raw = overrides.get(f.name)
+            if raw is None:
+                raw = env.get(spec.name, spec.default)
+            try:
+                values[f.name] = spec.cast(raw)
+            except (TypeError, ValueError):
+                raise SettingsError(
+                    f"{spec.name}={raw!r} is not a valid {spec.cast.__name__}"
+                ) from None
+        if values["lang"] not in LANGS:
+            raise SettingsError(f"PLACECODE_LANG={values['lang']!r}: use one of {', '.join(LANGS)}")
+        if values["retention_days"] < 1:
+            raise SettingsError("PLACECODE_RETENTION_DAYS must be at least 1")
+        instance = Path(values["instance_dir"])
+        if not values["database_url"]:
+            values["database_url"] = f"sqlite:///{instance / 'placecode.db'}"
+        if not values["secret_key"]:
+            values["secret_key"] = _instance_secret(instance)
+        return cls(**values)
+
+    @property
+    def instance_path(self) -> Path:
+        return Path(self.instance_dir)
+
+
+def _instance_secret(instance: Path) -> str:
+    """Read, or create once with mode 0600, the instance's secret key."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key

@@ -1,0 +1,41 @@
+"""Request-time access to the app's settings, engine, user scope and the city's clock (Flask only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context
+from flask_login import current_user
+from sqlalchemy import Engine
+
+from placecode.auth.scope import Scope
+from placecode.db.engine import get_engine
+from placecode.settings import Settings
+
+SETTINGS_KEY = "PLACECODE_SETTINGS"
+
+
+def current_settings() -> Settings:
+    return current_app.config[SETTINGS_KEY]
+
+
+def current_engine() -> Engine:
+    return get_engine(current_settings().database_url)
+
+
+def current_scope() -> Scope:
+    """Scope of the logged-in user; the login guard means there always is one here."""
+    return Scope.of(current_user)
+
+
+def city_now() -> datetime:
+    """Naive local time in the city's time zone (how timestamps are stored)."""
+    tz = current_settings().timezone if has_app_context() else "Asia/Shanghai"
+    return datetime.now(ZoneInfo(tz)).replace(tzinfo=None, microsecond=0)
+
+
+def refresh_ms() -> int:
+    """Wall refresh period; the default when called outside a request (layout validation)."""
+    seconds = current_settings().wall_refresh_seconds if has_app_context() else 15
+    return max(1, seconds) * 1000
