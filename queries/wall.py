@@ -84,7 +84,7 @@ def district_metrics(engine: Engine, day: date, scope: Scope) -> pd.DataFrame:
                                       0.0)
     if scope.aggregates_only:
         small = out["flagged"] < MIN_CELL_PERSONS
-        out["flagged"] = out["flagged"].astype("Float64").mask(small)
+        out["flagged"] = out["flagged"].astype(float).mask(small)
         out["flagged_per_10k"] = out["flagged_per_10k"].mask(small)
     return out[["district_id", "scans", "red", "flagged", "residents", "flagged_per_10k"]]
 

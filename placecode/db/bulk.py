@@ -51,10 +51,12 @@ def bulk_insert(
         else:
             frame = pd.DataFrame({k: _as_sql_values(chunk[k], False) for k in names})
             buf = io.StringIO()
-            frame.to_csv(buf, index=False, header=False)
+            # \N marks NULL so that empty strings stay empty strings
+            frame.to_csv(buf, index=False, header=False, na_rep=r"\N")
             raw = conn.connection.driver_connection
             with raw.cursor() as cur, cur.copy(
-                f'COPY {table.name} ({", ".join(names)}) FROM STDIN WITH (FORMAT csv)'
+                f'COPY {table.name} ({", ".join(names)}) FROM STDIN '
+                r"WITH (FORMAT csv, NULL '\N')"
             ) as copy:
                 copy.write(buf.getvalue())
         if progress:

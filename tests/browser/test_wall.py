@@ -1,0 +1,124 @@
+"""The login and the command wall in headless Chromium, as a commander would check them."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from placecode.db import schema as t
+from tests.browser.conftest import artifact, login
+
+KPI = '[id=\'{"index":"%s","type":"wall-kpi"}\']'
+
+
+def number(text: str) -> int:
+    return int(text.replace(",", "").strip())
+
+
+def db_counts(db) -> dict[str, int]:
+    start = datetime.combine(db.now.astype("datetime64[D]").astype(object), datetime.min.time())
+    in_day = (t.scans.c.ts >= start) & (t.scans.c.ts < start + timedelta(days=1))
+    with db.engine.connect() as conn:
+        one = lambda q: conn.execute(q).scalar_one()  # noqa: E731
+        return {
+            "scans_today": one(select(func.count()).select_from(t.scans).where(in_day)),
+            "red_today": one(select(func.count()).select_from(t.scans)
+                             .where(in_day, t.scans.c.verdict == "red")),
+            "venues": one(select(func.count()).select_from(t.venues)),
+            "flagged": one(select(func.count()).select_from(t.persons)
+                           .where(t.persons.c.health_code.in_(["yellow", "red"]))),
+        }
+
+
+def test_login_wrong_password_is_refused_with_a_message(page, server):
+    page.goto(server.url + "/")
+    assert "/login" in page.url  # every page needs a login
+    page.fill("#username", "cmd")
+    page.fill("#password", "not-the-password-1")
+    page.click("button[type=submit]")
+    assert "用户名或密码错误" in page.inner_text("#login-error")
+    assert "/login" in page.url
+    page.goto(server.url + "/")
+    assert "/login" in page.url  # still locked out
+    with server.db.engine.connect() as conn:
+        actions = conn.execute(select(t.audit_log.c.action)
+                               .where(t.audit_log.c.username == "cmd")).scalars().all()
+    assert "login_failed" in actions
+
+
+def test_wall_shows_one_shape_per_district_and_true_kpis(page, server):
+    login(page, server, "cmd")
+    page.wait_for_selector(KPI % "scans_today")
+    page.wait_for_function("document.querySelectorAll('#wall-map path.js-fill').length >= 4")
+    expected = db_counts(server.db)
+    shown = {k: number(page.inner_text(KPI % k)) for k in expected}
+    assert shown == expected
+    assert shown["scans_today"] > 0
+    traces = page.evaluate(
+        "Array.from(document.querySelector('#wall-map .js-plotly-plot').data)"
+        ".filter(t => t.fill === 'toself').map(t => t.meta.district_id)")
+    assert traces == [371002, 371003, 371082, 371083]
+    assert page.locator("#wall-map path.js-fill").count() == 4
+    assert "环翠区" in page.inner_text("#wall-ranking")
+    assert "威海市" in page.inner_text("#wall-title")
+    page.wait_for_timeout(500)  # web font swap
+    page.screenshot(path=artifact("wall-1920x1080-zh.png"))
+
+
+def test_wall_metric_switch_recolours_by_flagged_density(page, server):
+    login(page, server, "cmd")
+    page.wait_for_selector(KPI % "scans_today")
+    before = page.evaluate("document.querySelector('#wall-map .js-plotly-plot').data"
+                           ".filter(t => t.fill === 'toself').map(t => t.fillcolor)")
+    page.click("label:has-text('每万人重点人员')")
+    page.wait_for_function("document.querySelector('#wall-legend')?.innerText.includes('每万人')")
+    after = page.evaluate("document.querySelector('#wall-map .js-plotly-plot').data"
+                          ".filter(t => t.fill === 'toself').map(t => t.fillcolor)")
+    assert before != after
+    ranking = page.inner_text("#wall-ranking")
+    assert any(ch.isdigit() for ch in ranking) and "." in ranking  # a rate per 10,000
+
+
+def test_wall_language_switch_changes_labels(page, server):
+    login(page, server, "cmd")
+    page.wait_for_selector(KPI % "scans_today")
+    assert "今日扫码" in page.inner_text("#wall-kpis")
+    page.click("#shell-lang-en")
+    page.wait_for_function("document.querySelector('#wall-title')?.innerText.includes('Weihai')")
+    assert "Scans today" in page.inner_text("#wall-kpis")
+    assert "Huancui" in page.inner_text("#wall-ranking")
+    labels = page.evaluate("document.querySelector('#wall-map .js-plotly-plot').data"
+                           ".filter(t => t.mode === 'text')[0].text.join(' ')")
+    assert "Rongcheng" in labels and "荣成" not in labels
+    page.wait_for_timeout(500)
+    page.screenshot(path=artifact("wall-1920x1080-en.png"))
+    page.reload()  # the choice is remembered in the browser
+    page.wait_for_function("document.querySelector('#wall-title')?.innerText.includes('Weihai')")
+
+
+def test_wall_district_commander_sees_own_district_highlighted(page, server):
+    login(page, server, "huancui")
+    page.wait_for_selector(KPI % "scans_today")
+    widths = page.evaluate("document.querySelector('#wall-map .js-plotly-plot').data"
+                           ".filter(t => t.fill === 'toself')"
+                           ".map(t => [t.meta.district_id, t.line.width])")
+    own = dict(widths)
+    assert own[371002] > max(w for d, w in own.items() if d != 371002)
+    assert "本辖区" in page.inner_text("#wall-ranking")
+
+
+def test_wall_data_routes_need_a_login(server):
+    import urllib.error
+    import urllib.request
+
+    body = json.dumps({"output": "x", "inputs": []}).encode()
+    request = urllib.request.Request(server.url + "/_dash-update-component", data=body,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(request, timeout=5)
+        raise AssertionError("an anonymous callback request was answered")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 401
+        assert "login" in exc.read().decode()

@@ -1,0 +1,69 @@
+"""The CLI as a user runs it: one clear line on bad input, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def placecode(*args: str, tmp_path, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "PLACECODE_INSTANCE_DIR": str(tmp_path), **(env or {})}
+    full_env.pop("PLACECODE_DATABASE_URL", None) if env is None else None
+    return subprocess.run([sys.executable, "-m", "placecode.cli", *args], capture_output=True,
+                          text=True, env=full_env, timeout=120)
+
+
+def assert_one_line_error(result, *words: str) -> None:
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for w in words:
+        assert w in lines[0]
+
+
+def test_cli_unknown_preset_is_one_clear_line(tmp_path):
+    result = placecode("demo", "--preset", "nope", tmp_path=tmp_path)
+    assert_one_line_error(result, "nope", "small", "city")
+
+
+@pytest.mark.parametrize("url,words", [
+    ("postgresql+psycopg://nobody@127.0.0.1:1/none", ["cannot connect", "127.0.0.1"]),
+    ("not a url", ["not a valid"]),
+    ("sqlite:////proc/forbidden/x.db", ["x.db"]),
+])
+def test_cli_unreachable_db_is_one_clear_line(tmp_path, url, words):
+    result = placecode("init-db", "--db", url, tmp_path=tmp_path)
+    assert_one_line_error(result, *words)
+
+
+def test_cli_demo_bad_days_and_now(tmp_path):
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    assert_one_line_error(placecode("demo", "--db", db, "--days", "0", tmp_path=tmp_path),
+                          "--days")
+    assert_one_line_error(placecode("demo", "--db", db, "--now", "yesterday", tmp_path=tmp_path),
+                          "--now", "ISO")
+
+
+def test_cli_init_db_then_create_user(tmp_path):
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    first = placecode("init-db", "--db", db, tmp_path=tmp_path)
+    assert first.returncode == 0 and "admin" in first.stdout
+    assert (tmp_path / "admin-password.txt").exists()
+    ok = placecode("create-user", "ann", "--role", "planner", "--db", db, tmp_path=tmp_path,
+                   env={"PLACECODE_NEW_PASSWORD": "planner-pass-1"})
+    assert ok.returncode == 0 and "ann (planner)" in ok.stdout
+    again = placecode("create-user", "ann", "--role", "planner", "--db", db, tmp_path=tmp_path,
+                      env={"PLACECODE_NEW_PASSWORD": "planner-pass-1"})
+    assert_one_line_error(again, "exists")
+    weak = placecode("create-user", "bob", "--role", "planner", "--db", db, tmp_path=tmp_path,
+                     env={"PLACECODE_NEW_PASSWORD": "short"})
+    assert_one_line_error(weak, "password")
+
+
+def test_cli_bad_setting_is_one_clear_line(tmp_path):
+    result = placecode("init-db", tmp_path=tmp_path, env={"PLACECODE_LANG": "fr"})
+    assert_one_line_error(result, "PLACECODE_LANG")

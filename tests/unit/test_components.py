@@ -1,0 +1,54 @@
+"""Builders are pure: walk the returned figure / component tree."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from components.district_map import DistrictShape, build_district_map
+from components.i18n import LANGS, TEXT, t
+from components.numbers import classify, fmt_int, nice_step
+from components.wall import Kpi, build_kpi_tile, build_legend
+
+
+def square(x: float) -> shapely.Polygon:
+    return shapely.box(x, 37.0, x + 0.1, 37.1)
+
+
+def test_components_map_has_one_filled_trace_per_district():
+    shapes = [DistrictShape(i, f"d{i}", "1", "#123456", square(i), (i + 0.05, 37.05))
+              for i in range(3)]
+    shapes.append(DistrictShape(9, "islands", "2", "#654321",
+                                shapely.MultiPolygon([square(5), square(7)]), (5.05, 37.05)))
+    fig = build_district_map(shapes, highlight=1)
+    fills = [tr for tr in fig.data if tr.fill == "toself"]
+    assert [tr.meta["district_id"] for tr in fills] == [0, 1, 2, 9]
+    assert fills[1].line.width > fills[0].line.width  # the user's own district stands out
+    assert list(fills[3].x).count(None) == 2  # both islands in the one trace
+    labels = [tr for tr in fig.data if tr.mode == "text"][0]
+    assert len(labels.text) == 4 and "islands" in labels.text[3]
+
+
+def test_components_classify_nice_breaks_and_nan():
+    breaks, idx = classify(np.array([0, 9_500, 4_000, np.nan]))
+    assert breaks == [0, 2000, 4000, 6000, 8000, 10000]
+    assert idx.tolist() == [0, 4, 2, -1]
+    assert nice_step(0, 5) == 1.0
+
+
+def test_components_kpi_tile_carries_the_number_and_id():
+    tile = build_kpi_tile(Kpi("scans_today", "Scans today", fmt_int(1234567)), "kpi-x")
+    value = tile.children.children[1]
+    assert value.id == "kpi-x" and value.children == "1,234,567"
+
+
+def test_components_legend_lists_classes_high_to_low():
+    legend = build_legend("L", [0, 10, 20], ["#a", "#b"], fmt_int, "hidden", "#c")
+    ranges = [row.children[1].children for row in legend.children[1:]]
+    assert ranges == ["10 – 20", "0 – 10", "hidden"]
+
+
+def test_components_every_text_has_both_languages():
+    for key, pair in TEXT.items():
+        assert len(pair) == len(LANGS) and all(pair), key
+    assert t("kpi_scans_today", "zh") == "今日扫码" and t("kpi_scans_today", "en") == "Scans today"

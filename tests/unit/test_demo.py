@@ -1,0 +1,133 @@
+"""The demo city: deterministic, inside its districts, rollups equal to raw scans, sized as promised."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+import shapely
+from sqlalchemy import func, select, text
+
+from placecode.db import schema as t
+from placecode.demo.build import DemoError, build_demo
+from placecode.demo.presets import PRESETS
+from tests.conftest import SECRET, build_small
+
+
+def table_digest(engine, table) -> str:
+    """A hash of every row of a table in primary-key order (ids excluded for autoincrement)."""
+    cols = [c for c in table.columns if not (c.primary_key and c.autoincrement is True)]
+    order = [c for c in table.primary_key.columns] or cols
+    with engine.connect() as conn:
+        rows = conn.execute(select(*cols).order_by(*order)).all()
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def test_demo_same_seed_same_data(tmp_path):
+    now = np.datetime64("2026-11-23T15:00:00")
+    a = build_small(f"sqlite:///{tmp_path / 'a.db'}", tmp_path / "a", now)
+    b = build_small(f"sqlite:///{tmp_path / 'b.db'}", tmp_path / "b", now)
+    for table in (t.districts, t.subdistricts, t.communities, t.buildings, t.venues, t.persons,
+                  t.scans, t.health_codes, t.tests, t.vaccinations, t.arrivals,
+                  *t.ROLLUPS):
+        assert table_digest(a.engine, table) == table_digest(b.engine, table), table.name
+
+
+def test_demo_other_seed_other_data(tmp_path):
+    now = np.datetime64("2026-11-23T15:00:00")
+    a = build_small(f"sqlite:///{tmp_path / 'a.db'}", tmp_path / "a", now, seed=1)
+    b = build_small(f"sqlite:///{tmp_path / 'b.db'}", tmp_path / "b", now, seed=2)
+    assert table_digest(a.engine, t.venues) != table_digest(b.engine, t.venues)
+
+
+def test_demo_small_preset_has_the_promised_size(demo_db):
+    preset = PRESETS["small"]
+    with demo_db.engine.connect() as conn:
+        count = lambda table: conn.execute(select(func.count()).select_from(table)).scalar_one()  # noqa: E731
+        assert count(t.districts) == 4
+        assert count(t.venues) == preset.venues
+        assert count(t.persons) == preset.residents
+        assert count(t.subdistricts) == 4 * preset.subdistricts_per_district
+        kinds = {k for (k,) in conn.execute(select(t.venues.c.kind).distinct())}
+        days = conn.execute(select(func.count(func.distinct(t.rollup_venue_day.c.day)))).scalar()
+        residents = conn.execute(select(func.sum(t.districts.c.residents))).scalar_one()
+        max_ts = conn.execute(select(func.max(t.scans.c.ts))).scalar_one()
+    assert kinds == {"government", "residential", "hotel", "restaurant", "mall", "supermarket",
+                     "enterprise", "shop", "bus", "taxi"}
+    assert days == preset.default_days
+    assert residents == preset.residents
+    assert np.datetime64(max_ts) <= demo_db.now  # nothing in the future
+    # a whole previous day plus today so far: at least a day's worth of scans
+    assert count_scans(demo_db) >= preset.scans_per_day * 0.9
+
+
+def count_scans(db) -> int:
+    with db.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(t.scans)).scalar_one()
+
+
+def test_demo_every_venue_and_building_inside_its_district(demo_db):
+    with demo_db.engine.connect() as conn:
+        shapes = {d.id: shapely.from_geojson(d.geometry)
+                  for d in conn.execute(select(t.districts.c.id, t.districts.c.geometry))}
+        venues = conn.execute(select(t.venues.c.district_id, t.venues.c.lon, t.venues.c.lat)).all()
+        subs = {s.id: shapely.from_geojson(s.geometry)
+                for s in conn.execute(select(t.subdistricts.c.id, t.subdistricts.c.geometry))}
+        venue_subs = conn.execute(select(t.venues.c.subdistrict_id, t.venues.c.district_id,
+                                         t.venues.c.lon, t.venues.c.lat)).all()
+    outside = [v for v in venues if not shapes[v.district_id].covers(shapely.Point(v.lon, v.lat))]
+    assert outside == []
+    # sub-district cells nest in their district and hold the venues assigned to them
+    wrong = [v for v in venue_subs
+             if v.subdistrict_id // 1000 != v.district_id
+             or subs[v.subdistrict_id].distance(shapely.Point(v.lon, v.lat)) > 1e-4]
+    assert wrong == []
+
+
+@pytest.mark.parametrize("rollup,keys", [
+    ("rollup_venue_day", "venue_id, date(ts)"),
+    ("rollup_district_hour", "district_id, hour"),
+    ("rollup_industry_district_day", "kind, district_id, date(ts)"),
+])
+def test_demo_rollups_equal_raw_scan_counts(demo_db, rollup, keys):
+    hour = ("strftime('%Y-%m-%dT%H:00:00', s.ts)" if demo_db.backend == "sqlite"
+            else "date_trunc('hour', s.ts)")
+    day = "date(s.ts)" if demo_db.backend == "sqlite" else "s.ts::date"
+    group = keys.replace("date(ts)", day).replace("hour", hour)
+    group = group.replace("venue_id", "s.venue_id").replace("district_id", "v.district_id") \
+        .replace("kind", "v.kind")
+    raw_sql = (f"SELECT {group}, count(*), sum(CASE WHEN verdict='red' THEN 1 ELSE 0 END), "
+               f"sum(CASE WHEN verdict='yellow' THEN 1 ELSE 0 END) FROM scans s "
+               f"JOIN venues v ON v.id = s.venue_id GROUP BY {group}")
+    table = t.metadata.tables[rollup]
+    key_cols = [c for c in table.primary_key.columns]
+    with demo_db.engine.connect() as conn:
+        raw = {tuple(str(x) for x in r[:-3]): tuple(int(x) for x in r[-3:])
+               for r in conn.execute(text(raw_sql))}
+        roll = {tuple(str(x) for x in r[:-3]): tuple(int(x) for x in r[-3:])
+                for r in conn.execute(select(*key_cols, table.c.scans, table.c.red,
+                                             table.c.yellow))}
+    norm = lambda d: {tuple(k.replace("T", " ")[:19] for k in key): v for key, v in d.items()}  # noqa: E731
+    assert norm(roll) == norm(raw)
+    assert sum(v[0] for v in roll.values()) == count_scans(demo_db)
+
+
+def test_demo_refuses_to_overwrite_without_replace(demo_db):
+    with pytest.raises(DemoError, match="--replace"):
+        build_demo(demo_db.engine, preset="small", now=demo_db.now, secret=SECRET,
+                   instance=demo_db.instance, progress=False)
+
+
+def test_demo_if_missing_keeps_the_existing_city(demo_db):
+    before = count_scans(demo_db)
+    report = build_demo(demo_db.engine, preset="small", now=demo_db.now, secret=SECRET,
+                        instance=demo_db.instance, if_missing=True, progress=False)
+    assert report.reused and count_scans(demo_db) == before
+
+
+def test_demo_persons_are_pseudonymised(demo_db):
+    with demo_db.engine.connect() as conn:
+        keys = [k for (k,) in conn.execute(select(t.persons.c.person_key).limit(200))]
+    assert all(len(k) == 32 and int(k, 16) >= 0 for k in keys)
+    assert len(set(keys)) == len(keys)

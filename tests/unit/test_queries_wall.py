@@ -1,0 +1,94 @@
+"""The wall's numbers equal direct counts in the database, on SQLite and PostgreSQL, per scope."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select, update
+
+from placecode.auth.scope import MIN_CELL_PERSONS, Scope
+from placecode.db import schema as t
+from queries import wall as q
+
+COMMANDER = Scope("city_commander")
+PLANNER = Scope("planner")
+
+
+def today(db):
+    return db.now.astype("datetime64[D]").astype(object)
+
+
+def raw_counts(db, day):
+    start = datetime.combine(day, datetime.min.time())
+    end = start + timedelta(days=1)
+    with db.engine.connect() as conn:
+        in_day = (t.scans.c.ts >= start) & (t.scans.c.ts < end)
+        scans = conn.execute(select(func.count()).select_from(t.scans).where(in_day)).scalar_one()
+        red = conn.execute(select(func.count()).select_from(t.scans)
+                           .where(in_day, t.scans.c.verdict == "red")).scalar_one()
+        venues = conn.execute(select(func.count()).select_from(t.venues)).scalar_one()
+        flagged = conn.execute(select(func.count()).select_from(t.persons)
+                               .where(t.persons.c.health_code != "green")).scalar_one()
+    return {"scans_today": scans, "red_today": red, "venues": venues, "flagged": flagged}
+
+
+def test_wall_kpis_equal_direct_counts(demo_db):
+    day = today(demo_db)
+    expected = raw_counts(demo_db, day)
+    assert expected["scans_today"] > 0 and expected["red_today"] >= 0
+    assert q.kpis(demo_db.engine, day, COMMANDER) == expected
+
+
+def test_wall_district_metrics_add_up_to_the_kpis(demo_db):
+    day = today(demo_db)
+    metrics = q.district_metrics(demo_db.engine, day, COMMANDER)
+    kpis = q.kpis(demo_db.engine, day, COMMANDER)
+    assert len(metrics) == 4
+    assert metrics["scans"].sum() == kpis["scans_today"]
+    assert metrics["red"].sum() == kpis["red_today"]
+    assert metrics["flagged"].sum() == kpis["flagged"]
+    row = metrics.iloc[0]
+    assert row["flagged_per_10k"] == pytest.approx(row["flagged"] * 10_000 / row["residents"])
+
+
+def test_wall_day_without_scans_shows_zero(demo_db):
+    long_ago = today(demo_db) - timedelta(days=400)
+    assert q.kpis(demo_db.engine, long_ago, COMMANDER)["scans_today"] == 0
+    assert q.district_metrics(demo_db.engine, long_ago, COMMANDER)["scans"].sum() == 0
+
+
+def test_wall_district_shapes_are_the_real_polygons(demo_db):
+    shapes = q.district_shapes(demo_db.engine)
+    assert list(shapes["district_id"]) == [371002, 371003, 371082, 371083]
+    assert set(shapes["name_en"]) == {"Huancui", "Wendeng", "Rongcheng", "Rushan"}
+    assert shapes.crs.to_epsg() == 4326
+    assert shapes.geometry.is_valid.all()
+    # Weihai lies at about 121.5-122.7 E, 36.8-37.6 N
+    x0, y0, x1, y1 = shapes.total_bounds
+    assert 121.0 < x0 < x1 < 123.0 and 36.5 < y0 < y1 < 38.0
+
+
+def test_wall_planner_sees_small_flagged_cells_suppressed(db_url, tmp_path):
+    """k-1 persons are hidden from a planner, k persons are shown; commanders see both."""
+    from tests.conftest import build_small
+
+    db = build_small(db_url, tmp_path, np.datetime64("2026-11-23T12:00:00"))
+    with db.engine.begin() as conn:
+        conn.execute(update(t.persons).values(health_code="green"))
+        ids = {d: [p for (p,) in conn.execute(
+            select(t.persons.c.id).where(t.persons.c.district_id == d).limit(MIN_CELL_PERSONS))]
+            for d in (371002, 371003)}
+        conn.execute(update(t.persons).where(t.persons.c.id.in_(ids[371002]))
+                     .values(health_code="red"))
+        conn.execute(update(t.persons).where(t.persons.c.id.in_(ids[371003][:-1]))
+                     .values(health_code="yellow"))
+    day = datetime(2026, 11, 23).date()
+    planner = q.district_metrics(db.engine, day, PLANNER).set_index("district_id")
+    commander = q.district_metrics(db.engine, day, COMMANDER).set_index("district_id")
+    assert planner.loc[371002, "flagged"] == MIN_CELL_PERSONS
+    assert np.isnan(float(planner.loc[371003, "flagged"]))
+    assert np.isnan(planner.loc[371003, "flagged_per_10k"])
+    assert commander.loc[371003, "flagged"] == MIN_CELL_PERSONS - 1
+    assert q.kpis(db.engine, day, PLANNER)["flagged"] == 2 * MIN_CELL_PERSONS - 1
