@@ -1,4 +1,4 @@
-"""placecode web app: `create_app(settings)` builds the Dash shell; `python app.py` serves the demo."""
+"""placecode web app: `create_app(settings)` builds the Dash shell; `python app.py` serves it."""
 
 from __future__ import annotations
 

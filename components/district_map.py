@@ -57,7 +57,8 @@ def build_district_map(
         own = s.district_id == highlight
         fig.add_trace(go.Scatter(
             x=xs, y=ys, mode="lines", fill="toself", fillcolor=s.colour,
-            line={"color": style["highlight"] if own else style["line"], "width": 5 if own else 1.5},
+            line={"color": style["highlight"] if own else style["line"],
+                  "width": 5 if own else 1.5},
             name=s.name, hoveron="fills", hoverinfo="text", text=f"{s.name}: {s.value_text}",
             meta={"district_id": s.district_id}, showlegend=False,
         ))

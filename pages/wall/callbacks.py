@@ -13,7 +13,7 @@ from components.i18n import district_name, t
 from components.numbers import PALETTES, SUPPRESSED_COLOUR, classify, fmt_int, fmt_rate
 from components.wall import Kpi, RankRow, build_kpi_row, build_legend, build_ranking
 from pages.wall import ids
-from placecode.web import current_engine, current_scope, city_now
+from placecode.web import city_now, current_engine, current_scope
 from queries import wall as q
 
 

@@ -57,7 +57,8 @@ def create_user(
 ) -> User:
     """Store a new user; raises UserError naming the field that is wrong."""
     username = username.strip()
-    if not username or len(username) > 64 or not username.replace("_", "").replace("-", "").isalnum():
+    plain = username.replace("_", "").replace("-", "")
+    if not username or len(username) > 64 or not plain.isalnum():
         raise UserError("username: 1–64 letters, digits, '-' or '_'")
     if role not in ROLES:
         raise UserError(f"role {role!r}: choose one of {', '.join(ROLES)}")

@@ -29,7 +29,8 @@ LOGIN_PAGE = """<!doctype html>
 <link rel="stylesheet" href="/assets/placecode.css"></head>
 <body class="login-body"><main class="login-card card p-4">
 <h1 class="h3 mb-1">placecode</h1><p class="text-secondary mb-4">{{ t.app }}</p>
-{% if error %}<div class="alert alert-danger" role="alert" id="login-error">{{ error }}</div>{% endif %}
+{% if error %}<div class="alert alert-danger" role="alert" id="login-error">{{ error }}</div>
+{% endif %}
 <form method="post" action="/login{{ '?next=' + next if next else '' }}">
 <div class="mb-3"><label class="form-label" for="username">{{ t.user }}</label>
 <input class="form-control form-control-lg" id="username" name="username" value="{{ username }}"

@@ -1,4 +1,4 @@
-"""Schema, engine factory and bulk loading; the only SQL outside queries/ lives here and in the domain."""
+"""Schema, engine factory and bulk loading (SQL lives only here, in the domain and in queries/)."""
 
 from placecode.db.engine import DatabaseError, get_engine, init_db
 from placecode.db.schema import metadata

@@ -3,8 +3,9 @@
 Conventions, chosen once:
 - timestamps are naive local time of the city (PLACECODE_TIMEZONE), stored on SQLite as
   'YYYY-MM-DDTHH:MM:SS' text so ISO strings from numpy/CSV load as they are and sort as time;
-- geometry is GeoJSON text in WGS-84/GCJ-02 degrees (PostGIS columns come with the production issue);
-- persons carry an integer `id` for joins and the contract `person_key` (keyed hash of the ID number);
+- geometry is GeoJSON text in degrees (PostGIS columns come with the production issue);
+- persons carry an integer `id` for joins and the contract `person_key` (keyed hash of the
+  ID number);
   raw ID numbers are never stored;
 - indexes that bulk loads drop and rebuild are plain `Index` objects (not constraints).
 """

@@ -100,7 +100,8 @@ def build_demo(
         if if_missing:
             report.reused = True
             report.messages.append(
-                f"reusing the {existing.get('city', '?')} city (preset {existing.get('preset', '?')},"
+                f"reusing the {existing.get('city', '?')} city "
+                f"(preset {existing.get('preset', '?')},"
                 f" built {existing.get('built_at', '?')}); `placecode demo --replace` rebuilds it"
             )
             return report

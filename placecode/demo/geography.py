@@ -1,7 +1,8 @@
-"""The demo city's geography: real district polygons, generated sub-districts, communities, buildings.
+"""Demo geography: real district polygons; generated sub-districts, communities, buildings.
 
-Everything spatial is sampled from one density per district (a dense urban core at the district seat,
-a few towns, a thin rural background), so venues, buildings and small cells crowd where a city does.
+Everything spatial is sampled from one density per district (a dense urban core at the
+district seat, a few towns, a thin rural background), so venues, buildings and small cells
+crowd where a city does.
 Points are drawn by rejection inside the land polygon, hence always on land.
 """
 

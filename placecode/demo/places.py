@@ -18,7 +18,7 @@ from placecode.demo.geography import (
 )
 from placecode.demo.presets import Preset
 
-# Share of all venues and relative popularity (scans per venue) per kind; seed 003 lists these kinds.
+# Share of all venues and relative popularity (scans per venue) per kind (seed 003's kinds).
 VENUE_KINDS = {
     #             share   popularity  zh      code letter
     "shop":        (0.44, 1.0, "商户", "P"),
@@ -155,8 +155,8 @@ def make_venues(
     v = pd.concat(frames, ignore_index=True)
     v.insert(0, "id", np.arange(1, len(v) + 1, dtype=np.int64))
     seq = v.groupby(["district_id", "kind"]).cumcount().add(1)
-    v["code"] = (v["district_id"].astype(str) + v["kind"].map({k: spec[3] for k, spec in VENUE_KINDS.items()})
-                 + seq.astype(str).str.zfill(6))
+    letter = v["kind"].map({k: spec[3] for k, spec in VENUE_KINDS.items()})
+    v["code"] = v["district_id"].astype(str) + letter + seq.astype(str).str.zfill(6)
     kind_zh = v["kind"].map({k: spec[2] for k, spec in VENUE_KINDS.items()})
     v["name"] = v["district_zh"] + kind_zh + seq.astype(str).str.zfill(4) + "号"
     bus = v["kind"] == "bus"

@@ -1,4 +1,4 @@
-"""The demo city: deterministic, inside its districts, rollups equal to raw scans, sized as promised."""
+"""The demo city: deterministic, inside its districts, rollups equal raw scans, right size."""
 
 from __future__ import annotations
 
