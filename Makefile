@@ -13,7 +13,8 @@ run: install assets
 	$(BIN)/placecode serve
 
 test: system-deps install-test assets
-	CI=$${CI:-} $(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test

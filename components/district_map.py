@@ -47,7 +47,7 @@ def build_district_map(
     shapes: Sequence[DistrictShape],
     highlight: int | None = None,
     theme: str = "dark",
-    label_size: int = 22,
+    label_size: int = 26,
 ) -> go.Figure:
     """One filled trace per district plus one text trace of name and value at each label point."""
     style = THEMES[theme]

@@ -45,6 +45,7 @@ def get_engine(url: str) -> Engine:
                 ) from None
         engine = create_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "checkout", _sqlite_foreign_keys_on)
         return engine
     try:
         return create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 5})
@@ -56,10 +57,14 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_size_limit=67108864")
     cur.execute("PRAGMA cache_size=-262144")
     cur.close()
+
+
+def _sqlite_foreign_keys_on(dbapi_conn, _record, _proxy) -> None:
+    """On every checkout: a bulk load may have switched checking off on this pooled connection."""
+    dbapi_conn.execute("PRAGMA foreign_keys=ON")
 
 
 def check_connection(engine: Engine) -> None:

@@ -30,7 +30,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import sqlite
 
-metadata = MetaData()
+# Named constraints, so that bulk loads can drop and re-add foreign keys by name.
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+})
 
 Timestamp = DateTime().with_variant(
     sqlite.DATETIME(
@@ -42,19 +48,26 @@ Timestamp = DateTime().with_variant(
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL wants BIGINT for big tables.
 RowId = BigInteger().with_variant(Integer, "sqlite")
 
-VERDICTS = ("green", "yellow", "red")
-HEALTH_CODES = ("green", "yellow", "red")
 ROLES = ("admin", "city_commander", "district_commander", "duty_officer", "planner", "field_staff")
-VENUE_KINDS = (
-    "government", "residential", "hotel", "restaurant", "mall",
-    "supermarket", "enterprise", "shop", "bus", "taxi",
-)
 
 meta = Table(
     "meta", metadata,
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+
+def area_columns() -> list[Column]:
+    """Columns every generated area (sub-district, community) has: names, label point, GeoJSON."""
+    return [
+        Column("name_zh", String(64), nullable=False),
+        Column("name_en", String(64), nullable=False),
+        Column("generated", Boolean, nullable=False, default=True),
+        Column("label_lon", Float, nullable=False),
+        Column("label_lat", Float, nullable=False),
+        Column("geometry", Text, nullable=False, comment="GeoJSON"),
+    ]
+
 
 districts = Table(
     "districts", metadata,
@@ -72,12 +85,7 @@ subdistricts = Table(
     "subdistricts", metadata,
     Column("id", BigInteger, primary_key=True),
     Column("district_id", Integer, ForeignKey("districts.id"), nullable=False, index=True),
-    Column("name_zh", String(64), nullable=False),
-    Column("name_en", String(64), nullable=False),
-    Column("generated", Boolean, nullable=False, default=True),
-    Column("label_lon", Float, nullable=False),
-    Column("label_lat", Float, nullable=False),
-    Column("geometry", Text, nullable=False),
+    *area_columns(),
 )
 
 communities = Table(
@@ -85,12 +93,7 @@ communities = Table(
     Column("id", BigInteger, primary_key=True),
     Column("subdistrict_id", BigInteger, ForeignKey("subdistricts.id"), nullable=False, index=True),
     Column("district_id", Integer, ForeignKey("districts.id"), nullable=False),
-    Column("name_zh", String(64), nullable=False),
-    Column("name_en", String(64), nullable=False),
-    Column("generated", Boolean, nullable=False, default=True),
-    Column("label_lon", Float, nullable=False),
-    Column("label_lat", Float, nullable=False),
-    Column("geometry", Text, nullable=False),
+    *area_columns(),
 )
 
 buildings = Table(

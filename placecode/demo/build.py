@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from placecode.auth.users import create_user, ensure_admin, random_password, write_private
 from placecode.db import schema as t
-from placecode.db.bulk import bulk_insert, create_bulk_indexes, drop_bulk_indexes
+from placecode.db.bulk import bulk_insert, restore_checks, sqlite_foreign_keys, suspend_checks
 from placecode.db.engine import check_connection, init_db, is_empty
 from placecode.demo import activity, people, places
 from placecode.demo.geography import load_districts
@@ -108,9 +108,6 @@ def build_demo(
         if not replace:
             raise DemoError("the database already holds a city: add --replace to rebuild it "
                             "(this deletes its data) or --if-missing to keep it")
-    if replace:
-        t.metadata.drop_all(engine)
-    init_db(engine)
 
     rng = np.random.default_rng(seed)
     step = _stepper(report, progress)
@@ -137,9 +134,11 @@ def build_demo(
             t.arrivals: people.make_arrivals(persons, now, rng),
         }
 
-    with step("load"), engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("PRAGMA synchronous=OFF")
+    if replace:  # only now: a failure while generating leaves the old city in place
+        t.metadata.drop_all(engine)
+    init_db(engine)
+    with engine.connect() as conn, step("load"):
+        sqlite_foreign_keys(conn, on=False)
         d_rows = places.cell_rows(districts.rename(columns={"adcode": "id"}),
                                   ["id", "name_zh", "name_en", "population"])
         d_rows["label_lon"], d_rows["label_lat"] = (districts["seat_lon"].tolist(),
@@ -170,20 +169,24 @@ def build_demo(
         with tqdm(total=total, unit=" rows", unit_scale=True, desc="loading",
                   disable=not progress, file=sys.stderr) as bar:
             for table, cols in loads:
-                drop_bulk_indexes(conn, table)
+                suspend_checks(conn, table)
                 report.counts[table.name] = bulk_insert(conn, table, cols, bar.update)
         conn.execute(insert(t.meta), [
             {"key": k, "value": str(v)} for k, v in {
                 "city": city, "city_name_zh": districts["city_name_zh"].iloc[0],
                 "city_name_en": districts["city_name_en"].iloc[0], "preset": spec.name,
                 "seed": seed, "days": days, "now": str(now),
-                "built_at": datetime.now().isoformat(timespec="seconds"),
+                "built_at": datetime.now().astimezone().isoformat(timespec="seconds"),
             }.items()
         ])
-    with step("indexes"), engine.begin() as conn:
+        conn.commit()
+    with engine.connect() as conn, step("indexes"):
         for table, _ in loads:
-            create_bulk_indexes(conn, table)
+            restore_checks(conn, table)
+        conn.commit()
+        sqlite_foreign_keys(conn, on=True)
         conn.execute(text("ANALYZE"))
+        conn.commit()
     with step("users"):
         _demo_users(engine, instance, districts["adcode"].tolist(), report)
     return report
@@ -222,8 +225,12 @@ def _demo_users(engine: Engine, instance: Path, district_ids: list[int], report:
             create_user(conn, username, role, password, did)
             report.logins.append((username, role, password))
             lines.append(f"{username}\t{role}\t{password}")
-    write_private(instance / "demo-logins.txt", "username\trole\tpassword\n" + "\n".join(lines)
-                  + "\n")
+    admin_file = instance / "admin-password.txt"
+    if admin_file.exists():  # the first admin, created on this or an earlier first run
+        name, password = admin_file.read_text().split()[:2]
+        lines.insert(0, f"{name}\tadmin\t{password}")
+    write_private(instance / "demo-logins.txt",
+                  "username\trole\tpassword\n" + "\n".join(lines) + "\n")
 
 
 def demo_logins(instance: Path) -> str | None:

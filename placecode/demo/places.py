@@ -21,7 +21,7 @@ from placecode.demo.presets import Preset
 # Share of all venues and relative popularity (scans per venue) per kind (seed 003's kinds).
 VENUE_KINDS = {
     #             share   popularity  zh      code letter
-    "shop":        (0.44, 1.0, "商户", "P"),
+    "shop":        (0.528, 1.0, "商户", "P"),
     "enterprise":  (0.15, 2.0, "企业", "E"),
     "restaurant":  (0.12, 3.0, "餐厅", "R"),
     "residential": (0.06, 6.0, "住宅小区", "H"),
@@ -29,8 +29,8 @@ VENUE_KINDS = {
     "supermarket": (0.04, 12.0, "超市", "S"),
     "hotel":       (0.025, 2.5, "宾馆", "T"),
     "mall":        (0.005, 45.0, "商场", "M"),
-    "bus":         (0.03, 14.0, "公交车", "B"),
-    "taxi":        (0.05, 1.6, "出租车", "X"),
+    "bus":         (0.012, 14.0, "公交车", "B"),
+    "taxi":        (0.02, 2.0, "出租车", "X"),
 }
 
 

@@ -10,8 +10,8 @@ import pytest
 
 
 def placecode(*args: str, tmp_path, env: dict | None = None) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, "PLACECODE_INSTANCE_DIR": str(tmp_path), **(env or {})}
-    full_env.pop("PLACECODE_DATABASE_URL", None) if env is None else None
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("PLACECODE_")}
+    full_env = {**inherited, "PLACECODE_INSTANCE_DIR": str(tmp_path), **(env or {})}
     return subprocess.run([sys.executable, "-m", "placecode.cli", *args], capture_output=True,
                           text=True, env=full_env, timeout=120)
 
@@ -67,3 +67,21 @@ def test_cli_init_db_then_create_user(tmp_path):
 def test_cli_bad_setting_is_one_clear_line(tmp_path):
     result = placecode("init-db", tmp_path=tmp_path, env={"PLACECODE_LANG": "fr"})
     assert_one_line_error(result, "PLACECODE_LANG")
+
+
+def test_cli_demo_prints_logins_for_every_role(tmp_path):
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    result = placecode("demo", "--db", db, "--quiet", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "built the weihai demo (small)" in result.stdout
+    logins = (tmp_path / "demo-logins.txt")
+    assert logins.stat().st_mode & 0o777 == 0o600
+    roles = {line.split("\t")[1] for line in logins.read_text().splitlines()[1:]}
+    assert roles == {"admin", "city_commander", "district_commander", "duty_officer", "planner",
+                     "field_staff"}
+    for line in logins.read_text().splitlines()[1:]:
+        assert line.split("\t")[2] in result.stdout  # printed on the console too
+    again = placecode("demo", "--db", db, "--quiet", "--if-missing", tmp_path=tmp_path)
+    assert again.returncode == 0 and "reusing the weihai city" in again.stdout
+    refused = placecode("demo", "--db", db, "--quiet", tmp_path=tmp_path)
+    assert_one_line_error(refused, "--replace")

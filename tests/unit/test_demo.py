@@ -131,3 +131,17 @@ def test_demo_persons_are_pseudonymised(demo_db):
         keys = [k for (k,) in conn.execute(select(t.persons.c.person_key).limit(200))]
     assert all(len(k) == 32 and int(k, 16) >= 0 for k in keys)
     assert len(set(keys)) == len(keys)
+
+
+def test_demo_foreign_keys_hold_after_the_bulk_load(demo_db):
+    """The load suspends key checks for speed; afterwards a dangling row is refused again."""
+    from datetime import datetime
+
+    from sqlalchemy import inspect, insert
+    from sqlalchemy.exc import IntegrityError
+
+    referred = {fk["referred_table"] for fk in inspect(demo_db.engine).get_foreign_keys("scans")}
+    assert referred == {"venues", "persons"}
+    with pytest.raises(IntegrityError), demo_db.engine.begin() as conn:
+        conn.execute(insert(t.scans).values(scan_id="dangling", venue_id=-1, person_id=1,
+                                            ts=datetime(2026, 1, 1), verdict="green"))
