@@ -1,9 +1,9 @@
-"""Benchmark: how long `placecode demo` takes per preset and database; appends to bench/RESULTS.md.
+"""Benchmark: how long `placecode demo` takes per preset and database -> bench/RESULTS.md.
 
     python bench/bench_demo_build.py [--preset small city] [--db URL ...] [--days 1]
 
-Without --db it builds into a fresh SQLite file. Each --db must point at an empty (or disposable)
-database: the benchmark rebuilds the city there with --replace.
+Without --db it builds into a fresh SQLite file. Each --db must point at an empty database (a
+full one is rebuilt with --replace, and dropping it would count in the time).
 """
 
 from __future__ import annotations
@@ -50,14 +50,20 @@ def main() -> None:
             wall = time.perf_counter() - start
             rows = sum(report.counts.values())
             steps = ", ".join(f"{k} {v:.1f}" for k, v in report.seconds.items())
-            line = (f"| {date.today()} | {preset} | {engine.dialect.name} | "
+            line = (f"| {date.today()} | {machine()} | {preset} | {engine.dialect.name} | "
                     f"{report.counts['venues']:,} | {report.counts['persons']:,} | "
                     f"{report.counts['scans']:,} | {rows:,} | "
                     f"**{wall:.1f} s** | {rows / wall:,.0f} | {steps} |")
             print(line, f"  <- {redact(url)}")
             lines.append(line)
-    with RESULTS.open("a") as fh:
-        fh.write(f"\n<!-- bench_demo_build.py on {machine()} -->\n" + "\n".join(lines) + "\n")
+    record(lines)
+
+
+def record(rows: list[str]) -> None:
+    """Add rows at the end of the demo-build table (notes below it stay below)."""
+    text = RESULTS.read_text().splitlines()
+    last = max(i for i, line in enumerate(text) if line.startswith("| "))
+    RESULTS.write_text("\n".join(text[: last + 1] + rows + text[last + 1:]) + "\n")
 
 
 if __name__ == "__main__":
