@@ -15,8 +15,8 @@ import shapely
 
 FONT = "'Noto Sans SC', 'Noto Sans CJK SC', sans-serif"
 THEMES = {
-    "dark": {"line": "#0b0f17", "text": "#f2f5fa", "halo": "#0b0f17", "highlight": "#ffe14d"},
-    "light": {"line": "#ffffff", "text": "#1b1f24", "halo": "#ffffff", "highlight": "#d9480f"},
+    "dark": {"line": "#0b0f17", "text": "#f2f5fa", "highlight": "#ffe14d"},
+    "light": {"line": "#ffffff", "text": "#1b1f24", "highlight": "#d9480f"},
 }
 
 
@@ -65,8 +65,8 @@ def build_district_map(
     fig.add_trace(go.Scatter(
         x=[s.label[0] for s in shapes], y=[s.label[1] for s in shapes], mode="text",
         text=[f"<b>{s.name}</b><br>{s.value_text}" for s in shapes],
-        textfont={"size": label_size, "color": style["text"], "family": FONT,
-                  "shadow": f"0 0 4px {style['halo']}"},
+        textfont={"size": label_size, "family": FONT,
+                  "color": [label_colour(s.colour, theme) for s in shapes]},
         hoverinfo="skip", showlegend=False, name="labels",
     ))
     lat = _mid_lat(shapes)
@@ -79,6 +79,14 @@ def build_district_map(
         hoverlabel={"font": {"size": 20, "family": FONT}},
     )
     return fig
+
+
+def label_colour(fill: str, theme: str = "dark") -> str:
+    """Dark text on light fills, light text on dark ones (WCAG relative luminance)."""
+    r, g, b = (int(fill.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4))
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+    luminance = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    return "#0b0f17" if luminance > 0.35 else THEMES[theme]["text"]
 
 
 def _mid_lat(shapes: Sequence[DistrictShape]) -> float:

@@ -40,13 +40,20 @@ def nice_step(top: float, classes: int) -> float:
 
 
 def classify(values: np.ndarray, classes: int = 5) -> tuple[list[float], np.ndarray]:
-    """Equal-interval classes with nice breaks from 0.
+    """Equal-interval classes with nice breaks spanning the values' range.
 
+    The range, not 0..max, so that four districts at 113-117 per 10k still get different colours.
     Returns (breaks of length classes+1, class index per value; -1 for NaN).
     """
     v = np.asarray(values, dtype=float)
-    top = float(np.nanmax(v)) if np.isfinite(v).any() else 0.0
-    step = nice_step(top, classes)
-    breaks = [round(step * i, 6) for i in range(classes + 1)]
-    idx = np.where(np.isnan(v), -1, np.minimum((np.nan_to_num(v) // step).astype(int), classes - 1))
+    finite = v[np.isfinite(v)]
+    lo_v, hi_v = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    step = nice_step(hi_v - lo_v, classes) if hi_v > lo_v else nice_step(hi_v, classes)
+    lo = math.floor(lo_v / step) * step if hi_v > lo_v else 0.0
+    while lo + classes * step < hi_v:  # flooring the start can leave the top uncovered
+        step = nice_step(step * classes * 1.01, classes)
+        lo = math.floor(lo_v / step) * step
+    breaks = [round(lo + step * i, 6) for i in range(classes + 1)]
+    idx = np.where(np.isnan(v), -1,
+                   np.clip((np.nan_to_num(v, nan=lo) - lo) // step, 0, classes - 1).astype(int))
     return breaks, idx

@@ -59,7 +59,9 @@ def make_persons(
     ids = id_numbers(p["district_id"].to_numpy().astype(str), rng)
     p["birth_year"] = [int(s[6:10]) for s in ids.tolist()]
     p["person_key"] = [person_key(s, secret) for s in ids.tolist()]
-    u = rng.random(len(p))
+    # Risk differs by district (one may have an outbreak): about 1.2% flagged city-wide.
+    risk = dict(zip(district_ids, rng.lognormal(0.0, 0.6, len(district_ids)), strict=True))
+    u = rng.random(len(p)) / p["district_id"].map(risk).to_numpy()
     p["health_code"] = np.where(u < 0.0025, "red", np.where(u < 0.0115, "yellow", "green"))
     since = now - rng.integers(3600, 7 * 86400, len(p)).astype("timedelta64[s]")
     p["health_code_since"] = np.where(p["health_code"] == "green", np.datetime64("NaT"), since)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from components.district_map import DistrictShape, build_district_map
+from components.district_map import DistrictShape, build_district_map, label_colour
 from components.i18n import LANGS, TEXT, t
 from components.numbers import classify, fmt_int, nice_step
 from components.wall import Kpi, build_kpi_tile, build_legend
@@ -36,6 +36,15 @@ def test_components_classify_nice_breaks_and_nan():
     assert nice_step(0, 5) == 1.0
 
 
+def test_components_classify_close_values_get_different_colours():
+    values = np.array([113.4, 114.4, 115.8, 117.1])
+    breaks, idx = classify(values)
+    assert breaks[0] <= values.min() and breaks[-1] >= values.max()
+    assert idx[0] < idx[-1]
+    same = classify(np.array([5.0, 5.0]))
+    assert same[0][0] == 0 and same[0][-1] >= 5.0
+
+
 def test_components_kpi_tile_carries_the_number_and_id():
     tile = build_kpi_tile(Kpi("scans_today", "Scans today", fmt_int(1234567)), "kpi-x")
     value = tile.children.children[1]
@@ -52,3 +61,8 @@ def test_components_every_text_has_both_languages():
     for key, pair in TEXT.items():
         assert len(pair) == len(LANGS) and all(pair), key
     assert t("kpi_scans_today", "zh") == "今日扫码" and t("kpi_scans_today", "en") == "Scans today"
+
+
+def test_components_labels_stay_readable_on_light_and_dark_fills():
+    assert label_colour("#b8e4f7") == "#0b0f17"  # lightest class: dark text
+    assert label_colour("#17324d") == "#f2f5fa"  # darkest class: light text

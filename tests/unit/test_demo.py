@@ -137,7 +137,7 @@ def test_demo_foreign_keys_hold_after_the_bulk_load(demo_db):
     """The load suspends key checks for speed; afterwards a dangling row is refused again."""
     from datetime import datetime
 
-    from sqlalchemy import inspect, insert
+    from sqlalchemy import insert, inspect
     from sqlalchemy.exc import IntegrityError
 
     referred = {fk["referred_table"] for fk in inspect(demo_db.engine).get_foreign_keys("scans")}
