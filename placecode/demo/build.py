@@ -141,8 +141,6 @@ def build_demo(
         sqlite_foreign_keys(conn, on=False)
         d_rows = places.cell_rows(districts.rename(columns={"adcode": "id"}),
                                   ["id", "name_zh", "name_en", "population"])
-        d_rows["label_lon"], d_rows["label_lat"] = (districts["seat_lon"].tolist(),
-                                                    districts["seat_lat"].tolist())
         d_rows["residents"] = residents.tolist()
         loads = [
             (t.districts, d_rows),

@@ -16,6 +16,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import shapely
+from shapely.ops import polylabel
 
 from placecode.settings import PROJECT_ROOT
 
@@ -107,10 +108,10 @@ def voronoi_cells(area: shapely.Geometry, seeds: np.ndarray) -> list[shapely.Geo
 
 
 def label_point(geometry: shapely.Geometry) -> tuple[float, float]:
-    """A point inside the largest part, for labels."""
+    """Where a label sits best: the pole of inaccessibility of the largest part."""
     parts = shapely.get_parts(geometry)
     biggest = parts[int(np.argmax(shapely.area(parts)))]
-    p = shapely.point_on_surface(biggest)
+    p = polylabel(biggest, tolerance=0.001)
     return round(p.x, 6), round(p.y, 6)
 
 
