@@ -62,11 +62,12 @@ def build_district_map(
             name=s.name, hoveron="fills", hoverinfo="text", text=f"{s.name}: {s.value_text}",
             meta={"district_id": s.district_id}, showlegend=False,
         ))
+    labelled = [s for s in shapes if s in big_enough_to_label(shapes)]
     fig.add_trace(go.Scatter(
-        x=[s.label[0] for s in shapes], y=[s.label[1] for s in shapes], mode="text",
-        text=[f"<b>{s.name}</b><br>{s.value_text}" for s in shapes],
+        x=[s.label[0] for s in labelled], y=[s.label[1] for s in labelled], mode="text",
+        text=[f"<b>{s.name}</b><br>{s.value_text}" for s in labelled],
         textfont={"size": label_size, "family": FONT,
-                  "color": [label_colour(s.colour, theme) for s in shapes]},
+                  "color": [label_colour(s.colour, theme) for s in labelled]},
         hoverinfo="skip", showlegend=False, name="labels",
     ))
     lat = _mid_lat(shapes)
@@ -79,6 +80,19 @@ def build_district_map(
         hoverlabel={"font": {"size": 20, "family": FONT}},
     )
     return fig
+
+
+def big_enough_to_label(
+    shapes: Sequence[DistrictShape], min_share: float = 0.02
+) -> list[DistrictShape]:
+    """Districts with room for a label: at least `min_share` of the city's area.
+
+    Central Shanghai packs seven districts into 1% of the city each; their labels would pile up
+    unreadably, so they are left to hover and the ranking beside the map.
+    """
+    areas = [s.geometry.area for s in shapes]
+    total = sum(areas) or 1.0
+    return [s for s, a in zip(shapes, areas, strict=True) if a / total >= min_share]
 
 
 def label_colour(fill: str, theme: str = "dark") -> str:

@@ -75,4 +75,9 @@ def build_ranking(title: str, rows: Sequence[RankRow], highlight_note: str = "")
         ], className="rank-row rank-highlight" if r.highlighted else "rank-row")
         for r in rows
     ]
-    return html.Div([html.Div(title, className="panel-title"), *items], className="ranking")
+    if len(rows) > 8:  # two columns, read top to bottom: no scrolling on a wall without a mouse
+        body = html.Div(items, className="rank-list rank-columns",
+                        style={"gridTemplateRows": f"repeat({(len(rows) + 1) // 2}, auto)"})
+    else:
+        body = html.Div(items, className="rank-list")
+    return html.Div([html.Div(title, className="panel-title"), body], className="ranking")

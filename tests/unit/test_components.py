@@ -29,6 +29,15 @@ def test_components_map_has_one_filled_trace_per_district():
     assert len(labels.text) == 4 and "islands" in labels.text[3]
 
 
+def test_components_map_leaves_tiny_districts_unlabelled():
+    big = DistrictShape(1, "big", "1", "#123456", shapely.box(0, 0, 10, 10), (5, 5))
+    tiny = DistrictShape(2, "tiny", "2", "#123456", shapely.box(10, 0, 11, 1), (10.5, 0.5))
+    fig = build_district_map([big, tiny])
+    labels = [tr for tr in fig.data if tr.mode == "text"][0]
+    assert len([tr for tr in fig.data if tr.fill == "toself"]) == 2  # still drawn
+    assert [t.split("<br>")[0] for t in labels.text] == ["<b>big</b>"]
+
+
 def test_components_classify_nice_breaks_and_nan():
     breaks, idx = classify(np.array([0, 9_500, 4_000, np.nan]))
     assert breaks == [0, 2000, 4000, 6000, 8000, 10000]

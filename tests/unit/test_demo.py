@@ -145,3 +145,21 @@ def test_demo_foreign_keys_hold_after_the_bulk_load(demo_db):
     with pytest.raises(IntegrityError), demo_db.engine.begin() as conn:
         conn.execute(insert(t.scans).values(scan_id="dangling", venue_id=-1, person_id=1,
                                             ts=datetime(2026, 1, 1), verdict="green"))
+
+
+def test_demo_shanghai_has_16_districts_with_venues_inside(tmp_path):
+    from placecode.db.engine import get_engine
+
+    engine = get_engine(f"sqlite:///{tmp_path / 'sh.db'}")
+    build_demo(engine, preset="small", city="shanghai", now=np.datetime64("2026-11-23T12:00"),
+               secret=SECRET, instance=tmp_path, progress=False)
+    with engine.connect() as conn:
+        shapes = {d.id: shapely.from_geojson(d.geometry)
+                  for d in conn.execute(select(t.districts.c.id, t.districts.c.geometry))}
+        venues = conn.execute(select(t.venues.c.district_id, t.venues.c.lon, t.venues.c.lat)).all()
+        per_district = dict(conn.execute(select(t.venues.c.district_id, func.count())
+                                         .group_by(t.venues.c.district_id)).all())
+    assert len(shapes) == 16 and set(per_district) == set(shapes)
+    assert all(shapes[v.district_id].covers(shapely.Point(v.lon, v.lat)) for v in venues)
+    # Pudong (5.7M residents) gets more venues than Huangpu (0.66M)
+    assert per_district[310115] > 5 * per_district[310101]
