@@ -3,16 +3,14 @@ PYTHON  ?= python3
 VENV    ?= .venv
 PRESET  ?= city
 BIN     := $(VENV)/bin
-APT_RUN := chromium fonts-noto-cjk
-APT_TEST := chromium chromium-driver postgresql-15 postgresql-15-postgis-3 fonts-noto-cjk
 
-.PHONY: run test install install-test assets system-deps system-deps-run lint bench boundaries clean
+.PHONY: run test install install-test assets system-deps-run system-deps-test lint bench boundaries clean
 
-run: install assets
+run: system-deps-run install assets
 	$(BIN)/placecode demo --preset $(PRESET) --if-missing
 	$(BIN)/placecode serve
 
-test: system-deps install-test assets
+test: system-deps-test install-test assets
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2
 
@@ -36,14 +34,11 @@ assets/vendor/.vendored: scripts/vendor_assets.sh
 	bash scripts/vendor_assets.sh assets/vendor
 	touch $@
 
-# apt packages the tests need; installs only what is missing (root or sudo).
-system-deps:
-	@missing=""; for p in $(APT_TEST); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing system packages:$$missing"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
-	fi
+# Debian packages (apt-get, only what is missing): see scripts/system_deps.sh.
+system-deps-run:
+	bash scripts/system_deps.sh run
+system-deps-test:
+	bash scripts/system_deps.sh test
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -5,16 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-os.environ.setdefault("DASH_DISABLE_VERSION_CHECK", "1")  # no phoning home from dev tools
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, dcc, html
 
-import dash  # noqa: E402
-import dash_bootstrap_components as dbc  # noqa: E402
-from dash import Input, Output, dcc, html  # noqa: E402
-
-from components.i18n import t  # noqa: E402
-from placecode.auth.web import init_auth  # noqa: E402
-from placecode.settings import Settings  # noqa: E402
-from placecode.web import SETTINGS_KEY  # noqa: E402
+from components.i18n import t
+from placecode.auth.web import init_auth
+from placecode.settings import Settings
+from placecode.web import SETTINGS_KEY
 
 ROOT = Path(__file__).resolve().parent
 STYLESHEETS = [  # vendored at install by scripts/vendor_assets.sh, served by this app
@@ -53,6 +51,7 @@ def shell(settings: Settings) -> html.Div:
 def create_app(settings: Settings | None = None) -> dash.Dash:
     """The Dash app with login, pages and locally served assets; `app.server` is the WSGI app."""
     settings = settings or Settings.load()
+    os.environ.setdefault("DASH_DISABLE_VERSION_CHECK", "1")  # dev tools never phone home
     app = dash.Dash(
         __name__,
         use_pages=True,

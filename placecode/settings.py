@@ -12,6 +12,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from placecode.clock import DEFAULT_TIMEZONE
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -36,7 +38,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PLACECODE_LANG", "zh", "Default UI language: zh or en.", str),
     Setting("PLACECODE_HOST", "127.0.0.1", "Address the web server listens on."),
     Setting("PLACECODE_PORT", 8050, "Port the web server listens on.", int),
-    Setting("PLACECODE_TIMEZONE", "Asia/Shanghai",
+    Setting("PLACECODE_TIMEZONE", DEFAULT_TIMEZONE,
             "The city's time zone: timestamps are stored as naive local time in it."),
     Setting("PLACECODE_WALL_REFRESH_SECONDS", 15, "How often the command wall refreshes.", int),
 )

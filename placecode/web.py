@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 from flask_login import current_user
 from sqlalchemy import Engine
 
 from placecode.auth.scope import Scope
+from placecode.clock import DEFAULT_TIMEZONE, city_now
 from placecode.db.engine import get_engine
 from placecode.settings import Settings
 
@@ -29,10 +29,9 @@ def current_scope() -> Scope:
     return Scope.of(current_user)
 
 
-def city_now() -> datetime:
+def current_city_now() -> datetime:
     """Naive local time in the city's time zone (how timestamps are stored)."""
-    tz = current_settings().timezone if has_app_context() else "Asia/Shanghai"
-    return datetime.now(ZoneInfo(tz)).replace(tzinfo=None, microsecond=0)
+    return city_now(current_settings().timezone if has_app_context() else DEFAULT_TIMEZONE)
 
 
 def refresh_ms() -> int:

@@ -14,16 +14,30 @@ import pandas as pd
 import shapely
 from sqlalchemy import Engine, func, select
 
-from placecode.auth.scope import MIN_CELL_PERSONS, Scope
+from placecode.auth.scope import MIN_CELL_PERSONS, Scope, small_cell_mask
 from placecode.db.schema import districts, meta, persons, rollup_district_hour, venues
 
 FLAGGED_CODES = ("yellow", "red")
 
 
 def city_meta(engine: Engine) -> dict[str, str]:
-    """The loaded city's facts (city, city_name_zh/en, preset, built_at, ...) from `meta`."""
+    """The loaded city's facts (city, city_name_zh/en, preset, now, built_at, ...) from `meta`."""
     with engine.connect() as conn:
         return dict(conn.execute(select(meta.c.key, meta.c.value)).all())
+
+
+def wall_time(info: dict[str, str], clock: datetime) -> tuple[datetime, bool]:
+    """The moment the wall shows, and whether it is a snapshot.
+
+    The clock, except for a demo city whose scans end before today: then the demo's own 'now', so
+    that a reused demo shows its last day (labelled as such) instead of going blank at midnight.
+    """
+    demo_now = info.get("now")
+    if demo_now:
+        frozen = datetime.fromisoformat(demo_now)
+        if frozen.date() < clock.date():
+            return frozen, True
+    return clock, False
 
 
 def district_shapes(engine: Engine) -> gpd.GeoDataFrame:
@@ -35,11 +49,11 @@ def district_shapes(engine: Engine) -> gpd.GeoDataFrame:
     q = select(districts.c.id.label("district_id"), districts.c.name_zh, districts.c.name_en,
                districts.c.label_lon, districts.c.label_lat, districts.c.residents,
                districts.c.geometry).order_by(districts.c.id)
+    columns = ["district_id", "name_zh", "name_en", "label_lon", "label_lat", "residents",
+               "geometry"]
     with engine.connect() as conn:
-        frame = pd.DataFrame(conn.execute(q).mappings().all())
-    if frame.empty:
-        return gpd.GeoDataFrame(frame, geometry=[], crs="EPSG:4326")
-    geometry = shapely.from_geojson(frame.pop("geometry").to_numpy())
+        frame = pd.DataFrame(conn.execute(q).mappings().all(), columns=columns)
+    geometry = shapely.from_geojson(frame.pop("geometry").to_numpy(dtype=object))
     return gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
 
 
@@ -53,7 +67,7 @@ def district_metrics(engine: Engine, day: date, scope: Scope) -> pd.DataFrame:
 
     Columns: district_id, scans, red (verdicts), flagged (persons whose current health code is
     yellow or red, living there), residents, flagged_per_10k (float). For aggregate-only scopes,
-    flagged counts under MIN_CELL_PERSONS are suppressed: flagged and flagged_per_10k are NaN.
+    small cells are suppressed (`small_cell_mask`): flagged and flagged_per_10k are NaN.
     """
     start, end = _day_bounds(day)
     volume = (
@@ -84,9 +98,9 @@ def district_metrics(engine: Engine, day: date, scope: Scope) -> pd.DataFrame:
                                       out["flagged"] * 10_000 / out["residents"].clip(lower=1),
                                       0.0)
     if scope.aggregates_only:
-        small = out["flagged"] < MIN_CELL_PERSONS
-        out["flagged"] = out["flagged"].astype(float).mask(small)
-        out["flagged_per_10k"] = out["flagged_per_10k"].mask(small)
+        hidden = small_cell_mask(out["flagged"].to_numpy())
+        out["flagged"] = out["flagged"].astype(float).mask(hidden)
+        out["flagged_per_10k"] = out["flagged_per_10k"].mask(hidden)
     return out[["district_id", "scans", "red", "flagged", "residents", "flagged_per_10k"]]
 
 

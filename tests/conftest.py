@@ -113,8 +113,10 @@ class DemoDb:
 
 
 def demo_now() -> np.datetime64:
-    """The demo's 'now' for tests: the current city time, so 'today' on the wall has data."""
-    return parse_now(None, "Asia/Shanghai")
+    """The demo's 'now' for tests: yesterday 15:00 city time. Fixed within a day (no midnight
+    surprises); the wall shows it as a demo snapshot."""
+    today = parse_now(None, "Asia/Shanghai").astype("datetime64[D]")
+    return (today - 1).astype("datetime64[s]") + np.timedelta64(15 * 3600, "s")
 
 
 def build_small(url: str, instance: Path, now: np.datetime64, seed: int = 7) -> DemoDb:

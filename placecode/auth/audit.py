@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert
 
+from placecode.clock import city_now
 from placecode.db.schema import audit_log
 
 
@@ -18,9 +19,10 @@ def record(
     subject: str = "",
     reason: str = "",
     detail: str = "",
+    now: datetime | None = None,
 ) -> None:
     """Append one audit row in the caller's transaction (it commits or rolls back with the act)."""
     conn.execute(insert(audit_log).values(
-        ts=datetime.now(), user_id=user_id, username=username or "-", action=action,
+        ts=now or city_now(), user_id=user_id, username=username or "-", action=action,
         subject=subject, reason=reason, detail=detail,
     ))

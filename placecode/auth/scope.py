@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 # Cells counting fewer distinct persons than this are suppressed for aggregate-only roles.
 MIN_CELL_PERSONS = 10
 
@@ -26,3 +28,21 @@ class Scope:
     @classmethod
     def of(cls, user) -> Scope:
         return cls(role=user.role, district_id=user.district_id)
+
+
+def small_cell_mask(counts, k: int = MIN_CELL_PERSONS) -> np.ndarray:
+    """Which cells to hide from an aggregate-only viewer: every count of 1..k-1 persons, plus the
+    next smallest cells until the hidden ones hold at least k persons together.
+
+    The second rule stops subtraction: with a visible total, one hidden cell would equal the total
+    minus the visible ones. Zero cells are shown (they reveal nobody).
+    """
+    c = np.asarray(counts, dtype=np.int64)
+    hidden = (c > 0) & (c < k)
+    if hidden.any():
+        for i in np.argsort(c, kind="stable"):
+            if c[hidden].sum() >= k and hidden.sum() >= 2:
+                break
+            if c[i] > 0:
+                hidden[i] = True
+    return hidden

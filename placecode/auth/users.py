@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from placecode.clock import city_now
 from placecode.db.schema import ROLES, districts, users
 
 MIN_PASSWORD_LENGTH = 10
@@ -74,12 +75,14 @@ def create_user(
         raise UserError(f"username {username!r} exists already")
     uid = conn.execute(insert(users).values(
         username=username, password_hash=_hasher.hash(password), role=role,
-        district_id=district_id, active=True, created_at=now or datetime.now(),
+        district_id=district_id, active=True, created_at=now or city_now(),
     )).inserted_primary_key[0]
     return User(uid, username, role, district_id)
 
 
-def authenticate(conn: Connection, username: str, password: str) -> User | None:
+def authenticate(
+    conn: Connection, username: str, password: str, now: datetime | None = None
+) -> User | None:
     """The user if the password matches an active account, else None (same answer for both)."""
     row = conn.execute(select(users).where(users.c.username == username.strip())).first()
     if row is None or not row.active:
@@ -89,7 +92,7 @@ def authenticate(conn: Connection, username: str, password: str) -> User | None:
         _hasher.verify(row.password_hash, password)
     except (VerificationError, InvalidHashError):
         return None
-    conn.execute(update(users).where(users.c.id == row.id).values(last_login_at=datetime.now()))
+    conn.execute(update(users).where(users.c.id == row.id).values(last_login_at=now or city_now()))
     return User(row.id, row.username, row.role, row.district_id)
 
 

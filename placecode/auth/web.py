@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
+from urllib.parse import urlencode, urlparse
 
 from flask import Flask, jsonify, redirect, render_template_string, request
 from flask_login import LoginManager, current_user, login_user, logout_user
 
 from placecode.auth import audit
 from placecode.auth.users import authenticate, load_user
+from placecode.clock import city_now
 from placecode.db.engine import get_engine
 from placecode.settings import Settings
 
-OPEN_PREFIXES = ("/login", "/healthz", "/assets/")
+OPEN_PATHS = ("/login", "/healthz")
+OPEN_PREFIXES = ("/assets/",)  # css and fonts for the login page
 TEXT = {
     "zh": {"title": "登录", "user": "用户名", "password": "密码", "submit": "登录",
            "wrong": "用户名或密码错误，请重试。", "app": "场所码指挥中心"},
@@ -31,7 +33,7 @@ LOGIN_PAGE = """<!doctype html>
 <h1 class="h3 mb-1">placecode</h1><p class="text-secondary mb-4">{{ t.app }}</p>
 {% if error %}<div class="alert alert-danger" role="alert" id="login-error">{{ error }}</div>
 {% endif %}
-<form method="post" action="/login{{ '?next=' + next if next else '' }}">
+<form method="post" action="/login{{ '?' + next_query if next_query else '' }}">
 <div class="mb-3"><label class="form-label" for="username">{{ t.user }}</label>
 <input class="form-control form-control-lg" id="username" name="username" value="{{ username }}"
  autocomplete="username" required autofocus></div>
@@ -54,6 +56,12 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _next_query() -> str:
+    """The form posts back to /login with the same ?next= it was opened with."""
+    target = request.args.get("next")
+    return urlencode({"next": target}) if target else ""
+
+
 def init_auth(server: Flask, settings: Settings) -> None:
     """Install the login manager, /login, /logout and the login guard on `server`."""
     server.config.update(
@@ -73,11 +81,11 @@ def init_auth(server: Flask, settings: Settings) -> None:
     @server.before_request
     def _require_login():
         path = request.path
-        if current_user.is_authenticated or path.startswith(OPEN_PREFIXES):
+        if current_user.is_authenticated or path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
             return None
         if path.startswith("/_dash-") or path.startswith("/api/"):
             return jsonify(error="login required: open /login"), 401
-        return redirect(f"/login?next={path}")
+        return redirect("/login?" + urlencode({"next": request.full_path.rstrip("?")}))
 
     @server.route("/login", methods=["GET", "POST"])
     def login():
@@ -86,16 +94,17 @@ def init_auth(server: Flask, settings: Settings) -> None:
         text, nxt = TEXT[lang], _safe_next(request.args.get("next"))
         if request.method == "GET":
             return render_template_string(LOGIN_PAGE, t=text, lang=lang, error=None,
-                                          username="", next=request.args.get("next", ""))
+                                          username="", next_query=_next_query())
         username = request.form.get("username", "")
+        now = city_now(settings.timezone)
         with engine.begin() as conn:
-            user = authenticate(conn, username, request.form.get("password", ""))
+            user = authenticate(conn, username, request.form.get("password", ""), now)
             audit.record(conn, "login" if user else "login_failed",
                          user_id=user.id if user else None, username=username[:64],
-                         detail=request.remote_addr or "")
+                         detail=request.remote_addr or "", now=now)
         if user is None:
             page = render_template_string(LOGIN_PAGE, t=text, lang=lang, error=text["wrong"],
-                                          username=username, next=request.args.get("next", ""))
+                                          username=username, next_query=_next_query())
             return page, 401
         login_user(user)
         return redirect(nxt)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, text
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
 CHUNK_ROWS = 200_000
@@ -99,3 +99,14 @@ def sqlite_foreign_keys(conn: Connection, on: bool) -> None:
             raise ValueError(f"rows with dangling foreign keys after the load: {broken}")
     conn.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
     conn.commit()
+
+
+def sync_id_sequence(conn: Connection, table: Table) -> None:
+    """After loading explicit ids on PostgreSQL, move the id sequence past them (else the next
+    insert without an id collides with row 1)."""
+    if conn.dialect.name != "postgresql" or "id" not in table.c:
+        return
+    conn.execute(text(
+        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+        f"(SELECT coalesce(max(id), 0) + 1 FROM {table.name}), false)"
+    ))

@@ -83,15 +83,3 @@ def init_db(engine: Engine) -> list[str]:
     before = set(inspect(engine).get_table_names())
     metadata.create_all(engine)
     return sorted(set(metadata.tables) - before)
-
-
-def is_empty(engine: Engine) -> bool:
-    """True when the database has no districts (no city loaded yet)."""
-    from sqlalchemy import func, select
-
-    from placecode.db.schema import districts
-
-    if "districts" not in inspect(engine).get_table_names():
-        return True
-    with engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(districts)).scalar_one() == 0

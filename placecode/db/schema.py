@@ -71,7 +71,7 @@ def area_columns() -> list[Column]:
 
 districts = Table(
     "districts", metadata,
-    Column("id", Integer, primary_key=True, comment="adcode"),
+    Column("id", Integer, primary_key=True, autoincrement=False, comment="adcode"),
     Column("name_zh", String(64), nullable=False),
     Column("name_en", String(64), nullable=False),
     Column("population", Integer, nullable=False, comment="official census residents"),
@@ -83,14 +83,15 @@ districts = Table(
 
 subdistricts = Table(
     "subdistricts", metadata,
-    Column("id", BigInteger, primary_key=True),
+    Column("id", BigInteger, primary_key=True, autoincrement=False, comment="adcode*1000+n"),
     Column("district_id", Integer, ForeignKey("districts.id"), nullable=False, index=True),
     *area_columns(),
 )
 
 communities = Table(
     "communities", metadata,
-    Column("id", BigInteger, primary_key=True),
+    Column("id", BigInteger, primary_key=True, autoincrement=False,
+           comment="subdistrict*1000+n"),
     Column("subdistrict_id", BigInteger, ForeignKey("subdistricts.id"), nullable=False, index=True),
     Column("district_id", Integer, ForeignKey("districts.id"), nullable=False),
     *area_columns(),
@@ -98,7 +99,7 @@ communities = Table(
 
 buildings = Table(
     "buildings", metadata,
-    Column("id", BigInteger, primary_key=True),
+    Column("id", RowId, primary_key=True, autoincrement=True),
     Column("community_id", BigInteger, ForeignKey("communities.id"), nullable=False, index=True),
     Column("name", String(64), nullable=False),
     Column("lon", Float, nullable=False),
@@ -107,7 +108,7 @@ buildings = Table(
 
 venues = Table(
     "venues", metadata,
-    Column("id", BigInteger, primary_key=True),
+    Column("id", RowId, primary_key=True, autoincrement=True),
     Column("code", String(32), nullable=False, unique=True),
     Column("name", String(128), nullable=False),
     Column("kind", String(16), nullable=False),
@@ -200,7 +201,8 @@ users = Table(
     Column("username", String(64), nullable=False, unique=True),
     Column("password_hash", String(256), nullable=False),
     Column("role", String(24), nullable=False),
-    Column("district_id", Integer, ForeignKey("districts.id")),
+    # no foreign key: users outlive a rebuilt city (checked against districts on create)
+    Column("district_id", Integer),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", Timestamp, nullable=False),
     Column("last_login_at", Timestamp),

@@ -15,13 +15,20 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Engine, delete, insert, select, text
+from sqlalchemy import Engine, delete, insert, inspect, select, text
 from tqdm import tqdm
 
 from placecode.auth.users import create_user, ensure_admin, random_password, write_private
+from placecode.clock import city_now
 from placecode.db import schema as t
-from placecode.db.bulk import bulk_insert, restore_checks, sqlite_foreign_keys, suspend_checks
-from placecode.db.engine import check_connection, init_db, is_empty
+from placecode.db.bulk import (
+    bulk_insert,
+    restore_checks,
+    sqlite_foreign_keys,
+    suspend_checks,
+    sync_id_sequence,
+)
+from placecode.db.engine import check_connection, init_db
 from placecode.demo import activity, people, places
 from placecode.demo.geography import load_districts
 from placecode.demo.presets import Preset, get_preset
@@ -46,7 +53,6 @@ class BuildReport:
     reused: bool = False
     counts: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
-    logins: list[tuple[str, str, str]] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
 
     @property
@@ -54,9 +60,23 @@ class BuildReport:
         return sum(self.seconds.values())
 
 
-def read_meta(engine: Engine) -> dict[str, str]:
+# Everything the demo rebuilds; users and the audit log outlive a rebuilt city.
+CITY_TABLES = [table for table in t.metadata.sorted_tables
+               if table.name not in ("users", "audit_log")]
+
+
+def city_state(engine: Engine) -> tuple[str, dict[str, str]]:
+    """('empty' | 'incomplete' | 'complete', meta): a city is complete once `built_at` is set,
+    which the build writes last."""
+    tables = set(inspect(engine).get_table_names())
+    if "districts" not in tables:
+        return "empty", {}
     with engine.connect() as conn:
-        return dict(conn.execute(select(t.meta.c.key, t.meta.c.value)).all())
+        meta = dict(conn.execute(select(t.meta.c.key, t.meta.c.value)).all())
+        has_rows = conn.execute(select(t.districts.c.id).limit(1)).first() is not None
+    if "built_at" in meta:
+        return "complete", meta
+    return ("incomplete" if has_rows or meta else "empty"), meta
 
 
 def parse_now(value: str | None, tz: str) -> np.datetime64:
@@ -64,7 +84,7 @@ def parse_now(value: str | None, tz: str) -> np.datetime64:
     from zoneinfo import ZoneInfo
 
     if value is None:
-        local = datetime.now(ZoneInfo(tz)).replace(tzinfo=None, microsecond=0)
+        local = city_now(tz)
     else:
         try:
             parsed = datetime.fromisoformat(value)
@@ -95,19 +115,25 @@ def build_demo(
         raise DemoError(f"--days {days}: choose between 1 and 60")
     report = BuildReport(city=city, preset=spec.name)
     check_connection(engine)
-    if not is_empty(engine):
-        existing = read_meta(engine)
+    state, existing = city_state(engine)
+    if state == "complete":
         if if_missing:
             report.reused = True
             report.messages.append(
                 f"reusing the {existing.get('city', '?')} city "
-                f"(preset {existing.get('preset', '?')},"
-                f" built {existing.get('built_at', '?')}); `placecode demo --replace` rebuilds it"
+                f"(preset {existing.get('preset', '?')}, scans up to {existing.get('now', '?')});"
+                " `placecode demo --replace` rebuilds it"
             )
             return report
         if not replace:
             raise DemoError("the database already holds a city: add --replace to rebuild it "
                             "(this deletes its data) or --if-missing to keep it")
+    elif state == "incomplete":
+        if not (replace or if_missing):
+            raise DemoError("the database holds a half-built city (a build was interrupted): "
+                            "add --replace to rebuild it")
+        report.messages.append("rebuilding a half-built city (an earlier build was interrupted)")
+        replace = True
 
     rng = np.random.default_rng(seed)
     step = _stepper(report, progress)
@@ -135,7 +161,7 @@ def build_demo(
         }
 
     if replace:  # only now: a failure while generating leaves the old city in place
-        t.metadata.drop_all(engine)
+        t.metadata.drop_all(engine, tables=CITY_TABLES)
     init_db(engine)
     with engine.connect() as conn, step("load"):
         sqlite_foreign_keys(conn, on=False)
@@ -169,6 +195,14 @@ def build_demo(
             for table, cols in loads:
                 suspend_checks(conn, table)
                 report.counts[table.name] = bulk_insert(conn, table, cols, bar.update)
+        conn.commit()
+    with engine.connect() as conn, step("indexes"):
+        for table, _ in loads:
+            restore_checks(conn, table)
+            sync_id_sequence(conn, table)
+        conn.commit()
+        sqlite_foreign_keys(conn, on=True)
+        conn.execute(text("ANALYZE"))
         conn.execute(insert(t.meta), [
             {"key": k, "value": str(v)} for k, v in {
                 "city": city, "city_name_zh": districts["city_name_zh"].iloc[0],
@@ -177,14 +211,7 @@ def build_demo(
                 "built_at": datetime.now().astimezone().isoformat(timespec="seconds"),
             }.items()
         ])
-        conn.commit()
-    with engine.connect() as conn, step("indexes"):
-        for table, _ in loads:
-            restore_checks(conn, table)
-        conn.commit()
-        sqlite_foreign_keys(conn, on=True)
-        conn.execute(text("ANALYZE"))
-        conn.commit()
+        conn.commit()  # `built_at` in meta marks the city complete
     with step("users"):
         _demo_users(engine, instance, districts["adcode"].tolist(), report)
     return report
@@ -221,7 +248,6 @@ def _demo_users(engine: Engine, instance: Path, district_ids: list[int], report:
             did = None if district is None else district_ids[district]
             conn.execute(delete(t.users).where(t.users.c.username == username))
             create_user(conn, username, role, password, did)
-            report.logins.append((username, role, password))
             lines.append(f"{username}\t{role}\t{password}")
     admin_file = instance / "admin-password.txt"
     if admin_file.exists():  # the first admin, created on this or an earlier first run

@@ -7,7 +7,6 @@ import warnings
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from placecode.demo.geography import (
     DensitySampler,
@@ -176,12 +175,3 @@ def cell_rows(cells: gpd.GeoDataFrame, columns: list[str]) -> dict[str, list]:
     out["label_lat"] = [p[1] for p in labels]
     out["geometry"] = [to_geojson(g) for g in cells.geometry]
     return out
-
-
-def check_inside(points: pd.DataFrame, districts: gpd.GeoDataFrame) -> int:
-    """Number of points outside their district's polygon (0 when generation is right)."""
-    bad = 0
-    for d in districts.itertuples():
-        sel = points[points.district_id == d.adcode]
-        bad += int((~shapely.contains_xy(d.geometry, sel.lon, sel.lat)).sum())
-    return bad

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from components.numbers import PALETTES
 from placecode.db import schema as t
 from tests.browser.conftest import artifact, login
 
@@ -63,6 +66,8 @@ def test_wall_shows_one_shape_per_district_and_true_kpis(page, server):
     assert page.locator("#wall-map path.js-fill").count() == 4
     assert "环翠区" in page.inner_text("#wall-ranking")
     assert "威海市" in page.inner_text("#wall-title")
+    # the test city's scans end yesterday 15:00: the wall shows that day and says so
+    assert f"演示数据截至 {str(server.db.now)[:10]} 15:00" in page.inner_text("#wall-updated")
     page.wait_for_timeout(500)  # web font swap
     page.screenshot(path=artifact("wall-1920x1080-zh.png"))
 
@@ -76,9 +81,16 @@ def test_wall_metric_switch_recolours_by_flagged_density(page, server):
     page.wait_for_function("document.querySelector('#wall-legend')?.innerText.includes('每万人')")
     after = page.evaluate("document.querySelector('#wall-map .js-plotly-plot').data"
                           ".filter(t => t.fill === 'toself').map(t => t.fillcolor)")
-    assert before != after
+    assert set(before) <= set(PALETTES["scans"]) and set(after) <= set(PALETTES["flagged"])
+    with server.db.engine.connect() as conn:
+        rows = conn.execute(select(t.districts.c.name_zh, t.districts.c.residents,
+                                   func.count(t.persons.c.id))
+                            .join(t.persons, (t.persons.c.district_id == t.districts.c.id)
+                                  & t.persons.c.health_code.in_(["yellow", "red"]))
+                            .group_by(t.districts.c.name_zh, t.districts.c.residents)).all()
     ranking = page.inner_text("#wall-ranking")
-    assert any(ch.isdigit() for ch in ranking) and "." in ranking  # a rate per 10,000
+    for name, residents, flagged in rows:  # each rate as a person would compute it
+        assert f"{flagged * 10_000 / residents:,.1f}" in ranking, name
 
 
 def test_wall_language_switch_changes_labels(page, server):
@@ -110,8 +122,6 @@ def test_wall_district_commander_sees_own_district_highlighted(page, server):
 
 
 def test_wall_data_routes_need_a_login(server):
-    import urllib.error
-    import urllib.request
 
     body = json.dumps({"output": "x", "inputs": []}).encode()
     request = urllib.request.Request(server.url + "/_dash-update-component", data=body,
@@ -122,3 +132,28 @@ def test_wall_data_routes_need_a_login(server):
     except urllib.error.HTTPError as exc:
         assert exc.code == 401
         assert "login" in exc.read().decode()
+
+
+def test_wall_planner_sees_aggregates(page, server):
+    login(page, server, "plan")
+    page.wait_for_selector(KPI % "flagged")
+    assert number(page.inner_text(KPI % "flagged")) == db_counts(server.db)["flagged"]
+    page.click("label:has-text('每万人重点人员')")
+    page.wait_for_function("document.querySelector('#wall-legend')?.innerText.includes('每万人')")
+    assert "本辖区" not in page.inner_text("#wall-ranking")  # no home district for a planner
+
+
+def test_login_guard_has_no_lookalike_holes(server):
+
+    for path in ("/loginx", "/healthzz", "/assets-x", "/"):
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            opener.open(server.url + path, timeout=5)
+            raise AssertionError(f"{path} answered without a login")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 302 and "/login?next=" in exc.headers["Location"], path
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None

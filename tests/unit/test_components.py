@@ -6,9 +6,10 @@ import numpy as np
 import shapely
 
 from components.district_map import DistrictShape, build_district_map, label_colour
-from components.i18n import LANGS, TEXT, t
+from components.i18n import TEXT, t
 from components.numbers import classify, fmt_int, nice_step
 from components.wall import Kpi, build_kpi_tile, build_legend
+from placecode.settings import LANGS
 
 
 def square(x: float) -> shapely.Polygon:

@@ -78,6 +78,13 @@ def test_demo_every_venue_and_building_inside_its_district(demo_db):
                                          t.venues.c.lon, t.venues.c.lat)).all()
     outside = [v for v in venues if not shapes[v.district_id].covers(shapely.Point(v.lon, v.lat))]
     assert outside == []
+    with demo_db.engine.connect() as conn:
+        homes = conn.execute(
+            select(t.communities.c.district_id, t.buildings.c.lon, t.buildings.c.lat)
+            .join(t.communities, t.communities.c.id == t.buildings.c.community_id)).all()
+    assert len(homes) > 0
+    assert [b for b in homes if not shapes[b.district_id].covers(shapely.Point(b.lon, b.lat))] \
+        == []
     # sub-district cells nest in their district and hold the venues assigned to them
     wrong = [v for v in venue_subs
              if v.subdistrict_id // 1000 != v.district_id
@@ -163,3 +170,47 @@ def test_demo_shanghai_has_16_districts_with_venues_inside(tmp_path):
     assert all(shapes[v.district_id].covers(shapely.Point(v.lon, v.lat)) for v in venues)
     # Pudong (5.7M residents) gets more venues than Huangpu (0.66M)
     assert per_district[310115] > 5 * per_district[310101]
+
+
+def test_demo_ids_continue_after_the_bulk_load(db_url, tmp_path):
+    """PostgreSQL sequences move past the loaded ids: the next person gets a fresh id."""
+    from sqlalchemy import insert
+
+    db = build_small(db_url, tmp_path, np.datetime64("2026-11-23T12:00"))
+    with db.engine.begin() as conn:
+        new_id = conn.execute(insert(t.persons).values(person_key="f" * 32, health_code="green")
+                              ).inserted_primary_key[0]
+        top = conn.execute(select(func.max(t.persons.c.id))).scalar_one()
+    assert new_id == top == PRESETS["small"].residents + 1
+
+
+def test_demo_replace_keeps_users_and_audit_log(tmp_path):
+    from placecode.auth import audit
+    from placecode.auth.users import create_user
+
+    now = np.datetime64("2026-11-23T12:00")
+    db = build_small(f"sqlite:///{tmp_path / 'r.db'}", tmp_path, now)
+    with db.engine.begin() as conn:
+        create_user(conn, "keeper", "planner", "keeper-pass-1")
+        audit.record(conn, "login", username="keeper")
+    build_demo(db.engine, preset="small", seed=8, now=now, secret=SECRET, instance=tmp_path,
+               replace=True, progress=False)
+    with db.engine.connect() as conn:
+        assert "keeper" in conn.execute(select(t.users.c.username)).scalars().all()
+        assert conn.execute(select(func.count()).select_from(t.audit_log)).scalar_one() == 1
+        assert conn.execute(select(t.meta.c.value).where(t.meta.c.key == "seed")).scalar() == "8"
+
+
+def test_demo_half_built_city_is_rebuilt_not_reused(tmp_path):
+    from sqlalchemy import delete
+
+    now = np.datetime64("2026-11-23T12:00")
+    db = build_small(f"sqlite:///{tmp_path / 'h.db'}", tmp_path, now)
+    with db.engine.begin() as conn:  # as if the build died before its last step
+        conn.execute(delete(t.meta).where(t.meta.c.key == "built_at"))
+    with pytest.raises(DemoError, match="half-built"):
+        build_demo(db.engine, preset="small", now=now, secret=SECRET, instance=tmp_path,
+                   progress=False)
+    report = build_demo(db.engine, preset="small", now=now, secret=SECRET, instance=tmp_path,
+                        if_missing=True, progress=False)
+    assert not report.reused and report.counts["venues"] == PRESETS["small"].venues

@@ -70,25 +70,61 @@ def test_wall_district_shapes_are_the_real_polygons(demo_db):
     assert 121.0 < x0 < x1 < 123.0 and 36.5 < y0 < y1 < 38.0
 
 
-def test_wall_planner_sees_small_flagged_cells_suppressed(db_url, tmp_path):
-    """k-1 persons are hidden from a planner, k persons are shown; commanders see both."""
-    from tests.conftest import build_small
-
-    db = build_small(db_url, tmp_path, np.datetime64("2026-11-23T12:00:00"))
+def flag(db, counts: dict[int, int]) -> None:
+    """Make exactly counts[d] persons of district d flagged, everyone else green."""
     with db.engine.begin() as conn:
         conn.execute(update(t.persons).values(health_code="green"))
-        ids = {d: [p for (p,) in conn.execute(
-            select(t.persons.c.id).where(t.persons.c.district_id == d).limit(MIN_CELL_PERSONS))]
-            for d in (371002, 371003)}
-        conn.execute(update(t.persons).where(t.persons.c.id.in_(ids[371002]))
-                     .values(health_code="red"))
-        conn.execute(update(t.persons).where(t.persons.c.id.in_(ids[371003][:-1]))
-                     .values(health_code="yellow"))
+        for district, n in counts.items():
+            ids = conn.execute(select(t.persons.c.id).where(t.persons.c.district_id == district)
+                               .order_by(t.persons.c.id).limit(n)).scalars().all()
+            conn.execute(update(t.persons).where(t.persons.c.id.in_(ids))
+                         .values(health_code="red"))
+
+
+def test_wall_planner_cannot_recover_a_small_cell(db_url, tmp_path):
+    """Districts with k, k, k-1 and 0 flagged persons: a planner sees the k-1 cell hidden, and
+    one k cell hidden with it, so the total minus the visible cells is never a small number."""
+    from tests.conftest import build_small
+
+    k = MIN_CELL_PERSONS
+    db = build_small(db_url, tmp_path, np.datetime64("2026-11-23T12:00:00"))
+    flag(db, {371002: k, 371003: k, 371082: k - 1})
     day = datetime(2026, 11, 23).date()
     planner = q.district_metrics(db.engine, day, PLANNER).set_index("district_id")
     commander = q.district_metrics(db.engine, day, COMMANDER).set_index("district_id")
-    assert planner.loc[371002, "flagged"] == MIN_CELL_PERSONS
-    assert np.isnan(float(planner.loc[371003, "flagged"]))
-    assert np.isnan(planner.loc[371003, "flagged_per_10k"])
-    assert commander.loc[371003, "flagged"] == MIN_CELL_PERSONS - 1
-    assert q.kpis(db.engine, day, PLANNER)["flagged"] == 2 * MIN_CELL_PERSONS - 1
+    assert commander["flagged"].to_dict() == {371002: k, 371003: k, 371082: k - 1, 371083: 0}
+    hidden = planner["flagged"].isna()
+    assert hidden[371082] and hidden[[371002, 371003]].sum() == 1 and not hidden[371083]
+    assert planner["flagged_per_10k"].isna().equals(hidden)
+    total = q.kpis(db.engine, day, PLANNER)["flagged"]
+    assert total == 3 * k - 1
+    assert total - planner["flagged"].sum() >= k  # what subtraction reveals is a group of >= k
+    assert q.kpis(db.engine, day, COMMANDER)["flagged"] == 3 * k - 1
+
+
+def test_wall_planner_total_hidden_when_under_k(db_url, tmp_path):
+    from tests.conftest import build_small
+
+    db = build_small(db_url, tmp_path, np.datetime64("2026-11-23T12:00:00"))
+    flag(db, {371002: MIN_CELL_PERSONS - 1})
+    day = datetime(2026, 11, 23).date()
+    assert q.kpis(db.engine, day, PLANNER)["flagged"] is None
+    assert q.kpis(db.engine, day, COMMANDER)["flagged"] == MIN_CELL_PERSONS - 1
+    assert q.district_metrics(db.engine, day, PLANNER)["flagged"].isna().sum() == 1
+
+
+def test_wall_time_freezes_a_stale_demo_at_its_last_moment():
+    clock = datetime(2026, 11, 25, 9, 30)
+    assert q.wall_time({}, clock) == (clock, False)  # a real city: the clock
+    assert q.wall_time({"now": "2026-11-25T08:00:00"}, clock) == (clock, False)
+    assert q.wall_time({"now": "2026-11-23T17:06:00"}, clock) == (
+        datetime(2026, 11, 23, 17, 6), True)
+
+
+def test_wall_empty_database_has_typed_empty_shapes(db_url):
+    from placecode.db.engine import get_engine, init_db
+
+    engine = get_engine(db_url)
+    init_db(engine)
+    shapes = q.district_shapes(engine)
+    assert shapes.empty and "district_id" in shapes.columns
