@@ -103,7 +103,7 @@ def refresh(_tick, metric, lang):
     shapes = q.district_shapes(engine)
     if shapes.empty:  # no city loaded yet: say what to do instead of an empty map
         empty = html.Div(t("no_data", lang), className="wall-empty")
-        return (t("wall_title", lang), options, "", [], {}, empty, None, None)
+        return (t("wall_title", lang), options, "", [], build_district_map([]), empty, None, None)
     as_of, snapshot = q.wall_time(info, clock)
     view = process_wall(info, shapes, q.district_metrics(engine, as_of.date(), scope),
                         q.kpis(engine, as_of.date(), scope), metric, lang, scope, clock, as_of,

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,34 +32,59 @@ class Server:
     db: DemoDb
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory) -> Server:
-    instance = tmp_path_factory.mktemp("server")
-    db = build_small(f"sqlite:///{instance / 'wall.db'}", instance, demo_now())
-    with db.engine.begin() as conn:
-        create_user(conn, "cmd", "city_commander", PASSWORDS["cmd"])
-        create_user(conn, "plan", "planner", PASSWORDS["plan"])
-        create_user(conn, "huancui", "district_commander", PASSWORDS["huancui"], 371002)
+def start_server(instance: Path, db_url: str):
+    """`placecode serve` in a subprocess on a free port; returns (url, process, log file)."""
     port = free_port()
     env = {**os.environ, "PLACECODE_INSTANCE_DIR": str(instance), "PLACECODE_SECRET_KEY": SECRET,
            "PLACECODE_LANG": "zh", "PLACECODE_WALL_REFRESH_SECONDS": "3600"}
     log = open(instance / "server.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "placecode.cli", "serve", "--db", db.url,
+    proc = subprocess.Popen([sys.executable, "-m", "placecode.cli", "serve", "--db", db_url,
                              "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while True:
         try:
             urllib.request.urlopen(url + "/healthz", timeout=2)
-            break
+            return url, proc, log
         except OSError:
             if proc.poll() is not None or time.time() > deadline:
                 pytest.fail("the server did not start:\n" + (instance / "server.log").read_text())
             time.sleep(0.3)
-    yield Server(url, db)
+
+
+def stop_server(proc, log) -> None:
     proc.terminate()
     proc.wait(10)
     log.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Server:
+    """The small demo city, with one user per role the tests log in as."""
+    instance = tmp_path_factory.mktemp("server")
+    db = build_small(f"sqlite:///{instance / 'wall.db'}", instance, demo_now())
+    with db.engine.begin() as conn:
+        create_user(conn, "cmd", "city_commander", PASSWORDS["cmd"])
+        create_user(conn, "plan", "planner", PASSWORDS["plan"])
+        create_user(conn, "huancui", "district_commander", PASSWORDS["huancui"], 371002)
+    url, proc, log = start_server(instance, db.url)
+    yield Server(url, db)
+    stop_server(proc, log)
+
+
+@pytest.fixture
+def empty_server(tmp_path) -> Iterator[str]:
+    """A server on a database with tables but no city yet, and one commander."""
+    from placecode.db.engine import get_engine, init_db
+
+    url_db = f"sqlite:///{tmp_path / 'empty.db'}"
+    engine = get_engine(url_db)
+    init_db(engine)
+    with engine.begin() as conn:
+        create_user(conn, "cmd", "city_commander", PASSWORDS["cmd"])
+    url, proc, log = start_server(tmp_path, url_db)
+    yield url
+    stop_server(proc, log)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from components.numbers import PALETTES
 from placecode.db import schema as t
-from tests.browser.conftest import artifact, login
+from tests.browser.conftest import PASSWORDS, artifact, login
 
 KPI = '[id=\'{"index":"%s","type":"wall-kpi"}\']'
 
@@ -157,3 +157,13 @@ def test_login_guard_has_no_lookalike_holes(server):
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
+
+
+def test_wall_without_a_city_says_what_to_do(page, empty_server):
+    page.goto(empty_server + "/login")
+    page.fill("#username", "cmd")
+    page.fill("#password", PASSWORDS["cmd"])
+    page.click("button[type=submit]")
+    page.wait_for_selector(".wall-empty")
+    assert "placecode demo" in page.inner_text(".wall-empty")
+    assert page.locator(KPI % "scans_today").count() == 0  # no made-up zeros
