@@ -16,6 +16,13 @@ from tests.browser.conftest import PASSWORDS, artifact, login
 KPI = '[id=\'{"index":"%s","type":"wall-kpi"}\']'
 
 
+def open_wall(page, server, username: str) -> None:
+    """Log in and wait until the numbers and the drawn map are both there."""
+    login(page, server, username)
+    page.wait_for_selector(KPI % "scans_today")
+    page.wait_for_function("document.querySelectorAll('#wall-map path.js-fill').length >= 4")
+
+
 def number(text: str) -> int:
     return int(text.replace(",", "").strip())
 
@@ -52,9 +59,7 @@ def test_login_wrong_password_is_refused_with_a_message(page, server):
 
 
 def test_wall_shows_one_shape_per_district_and_true_kpis(page, server):
-    login(page, server, "cmd")
-    page.wait_for_selector(KPI % "scans_today")
-    page.wait_for_function("document.querySelectorAll('#wall-map path.js-fill').length >= 4")
+    open_wall(page, server, "cmd")
     expected = db_counts(server.db)
     shown = {k: number(page.inner_text(KPI % k)) for k in expected}
     assert shown == expected
@@ -73,12 +78,15 @@ def test_wall_shows_one_shape_per_district_and_true_kpis(page, server):
 
 
 def test_wall_metric_switch_recolours_by_flagged_density(page, server):
-    login(page, server, "cmd")
-    page.wait_for_selector(KPI % "scans_today")
+    open_wall(page, server, "cmd")
     before = page.evaluate("document.querySelector('#wall-map .js-plotly-plot').data"
                            ".filter(t => t.fill === 'toself').map(t => t.fillcolor)")
     page.click("label:has-text('每万人重点人员')")
     page.wait_for_function("document.querySelector('#wall-legend')?.innerText.includes('每万人')")
+    page.wait_for_function(  # the map redraws a moment after the legend
+        "palette => document.querySelector('#wall-map .js-plotly-plot').data"
+        ".filter(t => t.fill === 'toself').every(t => palette.includes(t.fillcolor))",
+        arg=PALETTES["flagged"])
     after = page.evaluate("document.querySelector('#wall-map .js-plotly-plot').data"
                           ".filter(t => t.fill === 'toself').map(t => t.fillcolor)")
     assert set(before) <= set(PALETTES["scans"]) and set(after) <= set(PALETTES["flagged"])
@@ -94,13 +102,14 @@ def test_wall_metric_switch_recolours_by_flagged_density(page, server):
 
 
 def test_wall_language_switch_changes_labels(page, server):
-    login(page, server, "cmd")
-    page.wait_for_selector(KPI % "scans_today")
+    open_wall(page, server, "cmd")
     assert "今日扫码" in page.inner_text("#wall-kpis")
     page.click("#shell-lang-en")
     page.wait_for_function("document.querySelector('#wall-title')?.innerText.includes('Weihai')")
     assert "Scans today" in page.inner_text("#wall-kpis")
     assert "Huancui" in page.inner_text("#wall-ranking")
+    page.wait_for_function("document.querySelector('#wall-map .js-plotly-plot').data"
+                           ".filter(t => t.mode === 'text')[0].text.join(' ').includes('Huancui')")
     labels = page.evaluate("document.querySelector('#wall-map .js-plotly-plot').data"
                            ".filter(t => t.mode === 'text')[0].text.join(' ')")
     assert "Rongcheng" in labels and "荣成" not in labels
@@ -111,8 +120,7 @@ def test_wall_language_switch_changes_labels(page, server):
 
 
 def test_wall_district_commander_sees_own_district_highlighted(page, server):
-    login(page, server, "huancui")
-    page.wait_for_selector(KPI % "scans_today")
+    open_wall(page, server, "huancui")
     widths = page.evaluate("document.querySelector('#wall-map .js-plotly-plot').data"
                            ".filter(t => t.fill === 'toself')"
                            ".map(t => [t.meta.district_id, t.line.width])")
@@ -135,8 +143,7 @@ def test_wall_data_routes_need_a_login(server):
 
 
 def test_wall_planner_sees_aggregates(page, server):
-    login(page, server, "plan")
-    page.wait_for_selector(KPI % "flagged")
+    open_wall(page, server, "plan")
     assert number(page.inner_text(KPI % "flagged")) == db_counts(server.db)["flagged"]
     page.click("label:has-text('每万人重点人员')")
     page.wait_for_function("document.querySelector('#wall-legend')?.innerText.includes('每万人')")
