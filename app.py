@@ -7,11 +7,12 @@ from pathlib import Path
 
 import dash
 import dash_bootstrap_components as dbc
+import flask
 from dash import Input, Output, dcc, html
 
 from components.i18n import t
-from placecode.auth.web import init_auth
-from placecode.settings import Settings
+from placecode.auth.web import LANG_COOKIE, init_auth
+from placecode.settings import LANGS, Settings
 from placecode.web import SETTINGS_KEY
 
 ROOT = Path(__file__).resolve().parent
@@ -22,6 +23,12 @@ STYLESHEETS = [  # vendored at install by scripts/vendor_assets.sh, served by th
 ]
 
 
+def preferred_lang(settings: Settings) -> str:
+    """The language cookie (set by the switch or the login page), else PLACECODE_LANG."""
+    chosen = flask.request.cookies.get(LANG_COOKIE) if flask.has_request_context() else None
+    return chosen if chosen in LANGS else settings.lang
+
+
 def shell(settings: Settings) -> html.Div:
     """Navigation bar, shared stores and the page container."""
     links = [
@@ -30,7 +37,8 @@ def shell(settings: Settings) -> html.Div:
         for page in dash.page_registry.values()
     ]
     return html.Div([
-        dcc.Store(id="shell-lang", data=settings.lang, storage_type="local"),
+        dcc.Store(id="shell-lang", data=preferred_lang(settings)),
+        dcc.Store(id="shell-lang-cookie"),
         dbc.Navbar(
             dbc.Container([
                 dbc.NavbarBrand(["placecode", html.Span(id="shell-app-title",
@@ -80,6 +88,13 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
 def switch_language(_zh, _en):
     """The language buttons write the shared store (kept in the browser between visits)."""
     return "en" if dash.ctx.triggered_id == "shell-lang-en" else "zh"
+
+
+dash.clientside_callback(
+    dash.ClientsideFunction(namespace="shell", function_name="rememberLang"),
+    Output("shell-lang-cookie", "data"),
+    Input("shell-lang", "data"),
+)
 
 
 @dash.callback(

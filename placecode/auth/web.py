@@ -13,6 +13,7 @@ from placecode.clock import city_now
 from placecode.db.engine import get_engine
 from placecode.settings import Settings
 
+LANG_COOKIE = "placecode_lang"
 OPEN_PATHS = ("/login", "/healthz")
 OPEN_PREFIXES = ("/assets/",)  # css and fonts for the login page
 TEXT = {
@@ -42,7 +43,8 @@ LOGIN_PAGE = """<!doctype html>
  autocomplete="current-password" required></div>
 <button class="btn btn-primary btn-lg w-100" type="submit">{{ t.submit }}</button>
 </form>
-<p class="mt-4 mb-0 small"><a href="?lang=zh">中文</a> · <a href="?lang=en">English</a></p>
+<p class="mt-4 mb-0 small"><a href="?{{ zh_query }}">中文</a> ·
+<a href="?{{ en_query }}">English</a></p>
 </main></body></html>"""
 
 
@@ -56,10 +58,16 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _next_query() -> str:
-    """The form posts back to /login with the same ?next= it was opened with."""
-    target = request.args.get("next")
-    return urlencode({"next": target}) if target else ""
+def _query(**changes: str) -> str:
+    """This page's ?next=&lang= with some changed: the form and the language links keep both."""
+    args = {k: request.args[k] for k in ("next", "lang") if request.args.get(k)}
+    return urlencode(args | changes)
+
+
+def _render(lang: str, error: str | None = None, username: str = ""):
+    return render_template_string(
+        LOGIN_PAGE, t=TEXT[lang], lang=lang, error=error, username=username,
+        next_query=_query(), zh_query=_query(lang="zh"), en_query=_query(lang="en"))
 
 
 def init_auth(server: Flask, settings: Settings) -> None:
@@ -89,12 +97,10 @@ def init_auth(server: Flask, settings: Settings) -> None:
 
     @server.route("/login", methods=["GET", "POST"])
     def login():
-        lang = request.args.get("lang", settings.lang)
-        lang = lang if lang in TEXT else "zh"
-        text, nxt = TEXT[lang], _safe_next(request.args.get("next"))
+        lang = request.args.get("lang") or request.cookies.get(LANG_COOKIE) or settings.lang
+        lang = lang if lang in TEXT else settings.lang
         if request.method == "GET":
-            return render_template_string(LOGIN_PAGE, t=text, lang=lang, error=None,
-                                          username="", next_query=_next_query())
+            return _render(lang)
         username = request.form.get("username", "")
         now = city_now(settings.timezone)
         with engine.begin() as conn:
@@ -103,11 +109,11 @@ def init_auth(server: Flask, settings: Settings) -> None:
                          user_id=user.id if user else None, username=username[:64],
                          detail=request.remote_addr or "", now=now)
         if user is None:
-            page = render_template_string(LOGIN_PAGE, t=text, lang=lang, error=text["wrong"],
-                                          username=username, next_query=_next_query())
-            return page, 401
+            return _render(lang, TEXT[lang]["wrong"], username), 401
         login_user(user)
-        return redirect(nxt)
+        response = redirect(_safe_next(request.args.get("next")))
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="Lax")
+        return response
 
     @server.route("/logout")
     def logout():

@@ -174,3 +174,18 @@ def test_wall_without_a_city_says_what_to_do(page, empty_server):
     page.wait_for_selector(".wall-empty")
     assert "placecode demo" in page.inner_text(".wall-empty")
     assert page.locator(KPI % "scans_today").count() == 0  # no made-up zeros
+
+
+def test_login_language_choice_carries_to_the_wall(page, server):
+    page.goto(server.url + "/")  # -> /login?next=/
+    page.click("text=English")
+    assert "Log in" in page.inner_text("button[type=submit]")
+    assert "next=" in page.url  # the language link keeps where the user was going
+    page.fill("#username", "cmd")
+    page.fill("#password", PASSWORDS["cmd"])
+    page.click("button[type=submit]")
+    page.wait_for_function("document.querySelector('#wall-title')?.innerText.includes('Weihai')")
+    page.click("#shell-lang-zh")  # and the switch on the wall is remembered the same way
+    page.wait_for_function("document.querySelector('#wall-title')?.innerText.includes('威海')")
+    page.goto(server.url + "/logout")
+    assert "登录" in page.inner_text("button[type=submit]")
