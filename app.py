@@ -79,6 +79,11 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     return app
 
 
+def wsgi() -> flask.Flask:
+    """The WSGI app for a production server: `gunicorn 'app:wsgi()'` (settings from PLACECODE_*)."""
+    return create_app().server
+
+
 @dash.callback(
     Output("shell-lang", "data"),
     Input("shell-lang-zh", "n_clicks"),

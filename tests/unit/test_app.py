@@ -1,0 +1,33 @@
+"""The app shell built in-process: WSGI entry, login guard, locally served assets only."""
+
+from __future__ import annotations
+
+import re
+
+import dash
+import pytest
+
+
+@pytest.fixture
+def client(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLACECODE_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.delenv("PLACECODE_DATABASE_URL", raising=False)
+    import app
+
+    yield app.wsgi().test_client()
+    dash._pages.PAGE_REGISTRY.clear()  # the next app-building test starts clean
+
+
+def test_app_wsgi_serves_health_and_guards_pages(client):
+    assert client.get("/healthz").json == {"status": "ok"}
+    page = client.get("/")
+    assert page.status_code == 302 and page.headers["Location"].startswith("/login?next=")
+    assert client.post("/_dash-update-component", json={}).status_code == 401
+
+
+def test_app_login_page_links_only_local_files(client):
+    html = client.get("/login").get_data(as_text=True)
+    urls = re.findall(r'(?:href|src)="([^"]+)"', html)
+    assert urls and all(u.startswith(("/", "?")) for u in urls), urls
+    for css in (u for u in urls if u.endswith(".css")):
+        assert client.get(css).status_code == 200, css  # vendored at install, served here
