@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from placecode.clock import DEFAULT_TIMEZONE
 from placecode.db.engine import get_engine, redact
 from placecode.demo.build import build_demo, parse_now
 
@@ -42,7 +43,7 @@ def main() -> None:
         for url in args.db or [f"sqlite:///{tmp / f'{preset}.db'}"]:
             engine = get_engine(url)
             # a whole day of scans (the goal's worst case), not today's so-far
-            today = parse_now(None, "Asia/Shanghai").astype("datetime64[D]")
+            today = parse_now(None, DEFAULT_TIMEZONE).astype("datetime64[D]")
             now = today + np.timedelta64(86_399, "s")
             start = time.perf_counter()
             report = build_demo(engine, preset=preset, days=args.days, now=now, secret="bench",

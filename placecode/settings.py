@@ -46,6 +46,11 @@ _BY_FIELD = {s.name.removeprefix("PLACECODE_").lower(): s for s in SETTINGS}
 LANGS = ("zh", "en")
 
 
+def setting_default(name: str):
+    """The declared default of a setting (for code that runs before settings exist)."""
+    return next(s.default for s in SETTINGS if s.name == name)
+
+
 class SettingsError(ValueError):
     """A setting has a value that cannot be used; the message names the setting."""
 

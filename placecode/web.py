@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from placecode.auth.scope import Scope
 from placecode.clock import DEFAULT_TIMEZONE, city_now
 from placecode.db.engine import get_engine
-from placecode.settings import Settings
+from placecode.settings import Settings, setting_default
 
 SETTINGS_KEY = "PLACECODE_SETTINGS"
 
@@ -36,5 +36,6 @@ def current_city_now() -> datetime:
 
 def refresh_ms() -> int:
     """Wall refresh period; the default when called outside a request (layout validation)."""
-    seconds = current_settings().wall_refresh_seconds if has_app_context() else 15
+    seconds = (current_settings().wall_refresh_seconds if has_app_context()
+               else setting_default("PLACECODE_WALL_REFRESH_SECONDS"))
     return max(1, seconds) * 1000

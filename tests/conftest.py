@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+from placecode.clock import DEFAULT_TIMEZONE
 from placecode.db.engine import get_engine
 from placecode.demo.build import BuildReport, build_demo, parse_now
 
@@ -115,7 +116,7 @@ class DemoDb:
 def demo_now() -> np.datetime64:
     """The demo's 'now' for tests: yesterday 15:00 city time. Fixed within a day (no midnight
     surprises); the wall shows it as a demo snapshot."""
-    today = parse_now(None, "Asia/Shanghai").astype("datetime64[D]")
+    today = parse_now(None, DEFAULT_TIMEZONE).astype("datetime64[D]")
     return (today - 1).astype("datetime64[s]") + np.timedelta64(15 * 3600, "s")
 
 

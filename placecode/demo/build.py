@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import Engine, delete, insert, inspect, select, text
@@ -81,8 +82,6 @@ def city_state(engine: Engine) -> tuple[str, dict[str, str]]:
 
 def parse_now(value: str | None, tz: str) -> np.datetime64:
     """The demo's 'now' as naive city-local time, to the second (default: the clock, in `tz`)."""
-    from zoneinfo import ZoneInfo
-
     if value is None:
         local = city_now(tz)
     else:
