@@ -12,6 +12,7 @@ from dash import Input, Output, dcc, html
 
 from components.i18n import t
 from placecode.auth.web import LANG_COOKIE, init_auth
+from placecode.ingest.api import init_api
 from placecode.settings import LANGS, Settings
 from placecode.web import SETTINGS_KEY
 
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     )
     app.server.config[SETTINGS_KEY] = settings
     init_auth(app.server, settings)
+    init_api(app.server, settings)
     app.index_string = app.index_string.replace("<html>", '<html data-bs-theme="dark">')
     app.layout = lambda: shell(settings)
     return app

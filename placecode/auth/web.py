@@ -15,7 +15,8 @@ from placecode.settings import Settings
 
 LANG_COOKIE = "placecode_lang"
 OPEN_PATHS = ("/login", "/healthz")
-OPEN_PREFIXES = ("/assets/",)  # css and fonts for the login page
+# css and fonts for the login page; /api/v1 checks its own bearer tokens (placecode.ingest.api)
+OPEN_PREFIXES = ("/assets/", "/api/v1/")
 TEXT = {
     "zh": {"title": "登录", "user": "用户名", "password": "密码", "submit": "登录",
            "wrong": "用户名或密码错误，请重试。", "app": "场所码指挥中心"},

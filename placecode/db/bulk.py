@@ -50,7 +50,9 @@ def bulk_insert(
                    f'VALUES ({", ".join("?" * len(names))})')
             conn.connection.driver_connection.executemany(sql, rows)
         else:
-            frame = pd.DataFrame({k: _as_sql_values(chunk[k], False) for k in names})
+            # object columns: integers with NULLs must not turn into floats ("270.0")
+            frame = pd.DataFrame({k: pd.Series(_as_sql_values(chunk[k], False), dtype=object)
+                                  for k in names})
             buf = io.StringIO()
             # \N marks NULL so that empty strings stay empty strings
             frame.to_csv(buf, index=False, header=False, na_rep=r"\N")

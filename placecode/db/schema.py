@@ -159,7 +159,7 @@ health_codes = Table(
     Column("colour", String(8), nullable=False),
     Column("since", Timestamp, nullable=False),
     Column("reason", String(64), nullable=False, default=""),
-    Index("ix_health_codes_person", "person_id", "since"),
+    Index("ux_health_codes_person_since", "person_id", "since", "colour", unique=True),
 )
 
 tests = Table(
@@ -171,7 +171,7 @@ tests = Table(
     Column("result", String(12), nullable=False, comment="negative | positive | pending"),
     Column("site", String(64)),
     Column("lab", String(64)),
-    Index("ix_tests_person_sampled", "person_id", "sampled_at"),
+    Index("ux_tests_person_kind_sampled", "person_id", "sampled_at", "kind", unique=True),
 )
 
 vaccinations = Table(
@@ -180,7 +180,7 @@ vaccinations = Table(
     Column("person_id", BigInteger, ForeignKey("persons.id"), nullable=False),
     Column("dose", SmallInteger, nullable=False),
     Column("vaccinated_on", Date, nullable=False),
-    Index("ix_vaccinations_person", "person_id", "dose"),
+    Index("ux_vaccinations_person_dose", "person_id", "dose", unique=True),
 )
 
 arrivals = Table(
@@ -192,7 +192,131 @@ arrivals = Table(
     Column("key_area", Boolean, nullable=False, default=False),
     Column("stay_kind", String(8), nullable=False, comment="hotel | home"),
     Column("monitoring_days", SmallInteger, nullable=False, default=0),
-    Index("ix_arrivals_person", "person_id", "arrived_at"),
+    Column("address", String(128), nullable=False, default="", comment="hotel or home address"),
+    Index("ux_arrivals_person_arrived", "person_id", "arrived_at", unique=True),
+)
+
+hotel_stays = Table(
+    "hotel_stays", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("person_id", BigInteger, ForeignKey("persons.id"), nullable=False),
+    Column("venue_id", BigInteger, ForeignKey("venues.id"), nullable=False, comment="the hotel"),
+    Column("check_in", Timestamp, nullable=False),
+    Column("check_out", Timestamp),
+    Index("ux_hotel_stays_person_venue_in", "person_id", "venue_id", "check_in", unique=True),
+)
+
+volunteer_passes = Table(
+    "volunteer_passes", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("pass_id", String(32), nullable=False, unique=True),
+    Column("person_id", BigInteger, ForeignKey("persons.id"), nullable=False, index=True),
+    Column("organisation", String(64), nullable=False, default=""),
+    Column("issued_on", Date, nullable=False),
+    Column("expires_on", Date, nullable=False),
+)
+
+key_persons = Table(
+    "key_persons", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("person_id", BigInteger, ForeignKey("persons.id"), nullable=False),
+    Column("category", String(20), nullable=False,
+           comment="close_contact | secondary_contact | managed (the management list)"),
+    Column("since", Timestamp, nullable=False),
+    Column("until", Timestamp, comment="open-ended when NULL"),
+    Column("reason", String(200), nullable=False, default=""),
+    Column("added_by", String(64), nullable=False, default=""),
+    Index("ux_key_persons_person_category_since", "person_id", "category", "since", unique=True),
+)
+
+person_status = Table(
+    "person_status", metadata,
+    Column("person_id", BigInteger, ForeignKey("persons.id"), primary_key=True,
+           autoincrement=False),
+    Column("verdict", String(8), nullable=False, comment="as of evaluated_at, at a plain venue"),
+    Column("reasons", String(128), nullable=False, default=""),
+    Column("doses", SmallInteger, nullable=False, default=0),
+    Column("negative_test_at", Timestamp),
+    Column("key_until", Timestamp, comment="key person (test rule applies) until"),
+    Column("monitoring_until", Timestamp, comment="home monitoring after a key-area arrival"),
+    Column("hotel_venue_id", BigInteger, comment="where a monitored arrival may be"),
+    Column("managed", Boolean, nullable=False, default=False),
+    Column("evaluated_at", Timestamp, nullable=False),
+    Column("rule_version", Integer, nullable=False),
+    Index("ix_person_status_verdict", "verdict"),
+)
+
+rules = Table(
+    "rules", metadata,
+    Column("rule_id", String(32), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("params", Text, nullable=False, comment="JSON"),
+    Column("version", Integer, nullable=False),
+)
+
+rule_versions = Table(
+    "rule_versions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("version", Integer, nullable=False),
+    Column("rule_id", String(32), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("params", Text, nullable=False, comment="JSON"),
+    Column("changed_by", String(64), nullable=False),
+    Column("changed_at", Timestamp, nullable=False),
+    Column("reason", Text, nullable=False),
+    Index("ix_rule_versions_version", "version"),
+)
+
+alerts = Table(
+    "alerts", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("scan_id", BigInteger, ForeignKey("scans.id"), nullable=False, unique=True),
+    Column("person_id", BigInteger, ForeignKey("persons.id"), nullable=False),
+    Column("venue_id", BigInteger, ForeignKey("venues.id"), nullable=False),
+    Column("district_id", Integer, nullable=False, comment="the venue's"),
+    Column("community_id", BigInteger, comment="the person's home, if known"),
+    Column("rules", String(128), nullable=False, comment="comma-separated rule ids"),
+    Column("ts", Timestamp, nullable=False),
+    Index("ix_alerts_district_ts", "district_id", "ts"),
+)
+
+webhooks = Table(
+    "webhooks", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("level", String(12), nullable=False, comment="district | community"),
+    Column("area_id", BigInteger, comment="NULL: the default for every area of this level"),
+    Column("url", String(300), nullable=False,
+           comment="may contain {district_id} / {community_id}"),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("alert_id", BigInteger, ForeignKey("alerts.id"), nullable=False, index=True),
+    Column("receiver", String(40), nullable=False, comment="district:ID | community:ID"),
+    Column("url", String(300), nullable=False),
+    Column("idempotency_key", String(64), nullable=False, unique=True),
+    Column("payload", Text, nullable=False, comment="JSON"),
+    Column("state", String(12), nullable=False, default="pending",
+           comment="pending | delivered"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Timestamp, nullable=False),
+    Column("last_error", String(200), nullable=False, default=""),
+    Column("created_at", Timestamp, nullable=False),
+    Column("delivered_at", Timestamp),
+    Index("ix_outbox_state_next", "state", "next_attempt_at"),
+)
+
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(12), nullable=False, comment="device | feed | partner | wall"),
+    Column("name", String(64), nullable=False, default=""),
+    Column("district_id", Integer, comment="scope; NULL is the whole city"),
+    Column("token_hash", String(64), nullable=False, unique=True, comment="SHA-256 hex"),
+    Column("created_at", Timestamp, nullable=False),
+    Column("revoked_at", Timestamp),
 )
 
 users = Table(

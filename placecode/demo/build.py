@@ -33,6 +33,7 @@ from placecode.db.engine import check_connection, init_db
 from placecode.demo import activity, people, places
 from placecode.demo.geography import load_districts
 from placecode.demo.presets import Preset, get_preset
+from placecode.rules.status import reevaluate_all
 
 DEMO_USERS = (  # username, role, district (index into the city's districts, or None)
     ("commander", "city_commander", None),
@@ -61,9 +62,9 @@ class BuildReport:
         return sum(self.seconds.values())
 
 
-# Everything the demo rebuilds; users and the audit log outlive a rebuilt city.
-CITY_TABLES = [table for table in t.metadata.sorted_tables
-               if table.name not in ("users", "audit_log")]
+# Everything the demo rebuilds; accounts, tokens, rules, receivers and the audit log outlive it.
+KEPT_TABLES = ("users", "audit_log", "api_tokens", "rules", "rule_versions", "webhooks")
+CITY_TABLES = [table for table in t.metadata.sorted_tables if table.name not in KEPT_TABLES]
 
 
 def city_state(engine: Engine) -> tuple[str, dict[str, str]]:
@@ -156,7 +157,10 @@ def build_demo(
             t.health_codes: people.make_health_codes(persons),
             t.tests: people.make_tests(persons, first_day.astype("datetime64[s]"), now, rng),
             t.vaccinations: people.make_vaccinations(persons, now, rng),
-            t.arrivals: people.make_arrivals(persons, now, rng),
+            t.arrivals: (arrivals := people.make_arrivals(persons, now, rng)),
+            t.hotel_stays: people.make_hotel_stays(arrivals, persons, venues, rng),
+            t.key_persons: people.make_key_persons(persons, now, rng),
+            t.volunteer_passes: people.make_volunteer_passes(persons, now, rng),
         }
 
     if replace:  # only now: a failure while generating leaves the old city in place
@@ -202,6 +206,12 @@ def build_demo(
         conn.commit()
         sqlite_foreign_keys(conn, on=True)
         conn.execute(text("ANALYZE"))
+        _demo_webhooks(conn)
+        conn.commit()
+    with step("status"):
+        reevaluate_all(engine, now, progress=progress)
+    _write_demo_people(instance, persons)
+    with engine.begin() as conn:  # `built_at` in meta, written last, marks the city complete
         conn.execute(insert(t.meta), [
             {"key": k, "value": str(v)} for k, v in {
                 "city": city, "city_name_zh": districts["city_name_zh"].iloc[0],
@@ -210,7 +220,6 @@ def build_demo(
                 "built_at": datetime.now().astimezone().isoformat(timespec="seconds"),
             }.items()
         ])
-        conn.commit()  # `built_at` in meta marks the city complete
     with step("users"):
         _demo_users(engine, instance, districts["adcode"].tolist(), report)
     return report
@@ -254,6 +263,30 @@ def _demo_users(engine: Engine, instance: Path, district_ids: list[int], report:
         lines.insert(0, f"{name}\tadmin\t{password}")
     write_private(instance / "demo-logins.txt",
                   "username\trole\tpassword\n" + "\n".join(lines) + "\n")
+
+
+DEMO_RECEIVER = "http://127.0.0.1:8061"  # `placecode receiver`, started by `make run`
+DEMO_PEOPLE = "demo-people.parquet"
+
+
+def _demo_webhooks(conn) -> None:
+    """Point alerts at the local demo receiver, unless receivers are configured already."""
+    if conn.execute(select(t.webhooks.c.id).limit(1)).first() is None:
+        conn.execute(insert(t.webhooks), [
+            {"level": "district", "area_id": None, "active": True,
+             "url": DEMO_RECEIVER + "/district/{district_id}"},
+            {"level": "community", "area_id": None, "active": True,
+             "url": DEMO_RECEIVER + "/community/{community_id}"},
+        ])
+
+
+def _write_demo_people(instance: Path, persons) -> None:
+    """The synthetic ID numbers, so that the simulator and a tester can name demo persons (the
+    database holds only their keyed hashes). Demo data only, private to the instance owner."""
+    path = instance / DEMO_PEOPLE
+    persons[["id", "id_number", "district_id", "health_code"]].rename(
+        columns={"id": "person_id"}).to_parquet(path, index=False)
+    path.chmod(0o600)
 
 
 def demo_logins(instance: Path) -> str | None:

@@ -59,6 +59,7 @@ def make_persons(
     ids = id_numbers(p["district_id"].to_numpy().astype(str), rng)
     p["birth_year"] = [int(s[6:10]) for s in ids.tolist()]
     p["person_key"] = [person_key(s, secret) for s in ids.tolist()]
+    p["id_number"] = ids  # kept only for the demo's simulator (instance/demo-people.parquet)
     # Risk differs by district (one may have an outbreak): a 1.15% base rate times a lognormal
     # district factor; 1.7% flagged city-wide for the city preset with seed 7.
     risk = dict(zip(district_ids, rng.lognormal(0.0, 0.6, len(district_ids)), strict=True))
@@ -137,6 +138,59 @@ def make_arrivals(
         "arrived_at": now - rng.integers(600, 14 * 86400, len(who)).astype("timedelta64[s]"),
         "origin": origin,
         "key_area": key,
-        "stay_kind": np.where(rng.random(len(who)) < 0.35, "hotel", "home"),
+        "stay_kind": (stay := np.where(rng.random(len(who)) < 0.35, "hotel", "home")),
         "monitoring_days": np.where(key, 7, 0),
+        "address": np.where(stay == "hotel", "入住宾馆", "居家"),
     }
+
+
+def make_key_persons(persons: pd.DataFrame, now: np.datetime64, rng: np.random.Generator
+                     ) -> dict[str, np.ndarray]:
+    """Close (0.05%) and secondary contacts (0.1%) under observation for 14 days, and the
+    management list: most red-code holders' cases plus a few others (0.01%)."""
+    n = len(persons)
+    red = persons["health_code"].to_numpy() == "red"
+    u = rng.random(n)
+    category = np.where(red & (u < 0.8), "managed",
+                        np.where(u < 0.0001, "managed",
+                                 np.where(u < 0.0006, "close_contact",
+                                          np.where(u < 0.0016, "secondary_contact", ""))))
+    who = np.flatnonzero(category != "")
+    since = now - rng.integers(3600, 6 * 86400, len(who)).astype("timedelta64[s]")
+    observed = category[who] != "managed"
+    until = np.where(observed, since + np.timedelta64(14, "D"), np.datetime64("NaT"))
+    reason = np.where(category[who] == "managed", "确诊或无症状感染者管控",
+                      np.where(category[who] == "close_contact", "密接", "次密接"))
+    return {"person_id": persons["id"].to_numpy()[who], "category": category[who],
+            "since": since, "until": until.astype("datetime64[s]"), "reason": reason,
+            "added_by": np.full(len(who), "demo")}
+
+
+def make_hotel_stays(arrivals: dict[str, np.ndarray], persons: pd.DataFrame,
+                     venues: pd.DataFrame, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Arrivals who stay in a hotel check into one in their home district on arrival."""
+    hotel = arrivals["stay_kind"] == "hotel"
+    pid = arrivals["person_id"][hotel]
+    district = persons.set_index("id")["district_id"].reindex(pid).to_numpy()
+    hotels = venues[venues.kind == "hotel"]
+    venue = np.empty(len(pid), dtype=np.int64)
+    for d in np.unique(district):
+        ids = hotels[hotels.district_id == d]["id"].to_numpy()
+        sel = district == d
+        venue[sel] = ids[rng.integers(0, len(ids), sel.sum())]
+    check_in = arrivals["arrived_at"][hotel]
+    return {"person_id": pid, "venue_id": venue, "check_in": check_in,
+            "check_out": check_in + np.timedelta64(7, "D")}
+
+
+def make_volunteer_passes(persons: pd.DataFrame, now: np.datetime64, rng: np.random.Generator
+                          ) -> dict[str, np.ndarray]:
+    """About 0.5% of residents hold a volunteer pass, issued in the last month for 30 days."""
+    who = np.flatnonzero(rng.random(len(persons)) < 0.005)
+    issued = now.astype("datetime64[D]") - rng.integers(0, 30, len(who))
+    orgs = np.array(["社区志愿者", "物业", "保供企业", "医疗机构", "街道办"])
+    return {"pass_id": np.char.add("VP", np.char.zfill(np.arange(1, len(who) + 1).astype("U7"),
+                                                         7)),
+            "person_id": persons["id"].to_numpy()[who],
+            "organisation": orgs[rng.integers(0, len(orgs), len(who))],
+            "issued_on": issued, "expires_on": issued + 30}

@@ -1,0 +1,55 @@
+"""INSERT ... ON CONFLICT for both engines (SQLite ≥ 3.24 and PostgreSQL speak the same clause)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+
+def _insert(conn: Connection, table: Table):
+    return (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(table)
+
+
+def increment(conn: Connection, table: Table, keys: Sequence[str], rows: list[dict]) -> None:
+    """Add the rows' counters to the rows with the same key, creating missing ones (rollups)."""
+    if not rows:
+        return
+    stmt = _insert(conn, table)
+    counters = [c for c in rows[0] if c not in keys]
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={c: table.c[c] + stmt.excluded[c] for c in counters},
+    )
+    conn.execute(stmt, rows)
+
+
+def insert_new(conn: Connection, table: Table, keys: Sequence[str], rows: list[dict]) -> None:
+    """Insert the rows whose unique key is not there yet; existing rows are left as they are."""
+    if rows:
+        conn.execute(_insert(conn, table).on_conflict_do_nothing(index_elements=list(keys)), rows)
+
+
+def upsert_columns(conn: Connection, table: Table, columns: dict, keys: Sequence[str],
+                   update: Sequence[str] = ()) -> None:
+    """Fast path for feeds: equal-length numpy columns, inserted through the driver's executemany
+    with ON CONFLICT (keys) DO UPDATE SET `update` (or DO NOTHING when `update` is empty)."""
+    from placecode.db.bulk import _as_sql_values
+
+    names = list(columns)
+    if not names or len(columns[names[0]]) == 0:
+        return
+    sqlite_ = conn.dialect.name == "sqlite"
+    mark = "?" if sqlite_ else "%s"
+    action = ("DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in update)
+              if update else "DO NOTHING")
+    sql = (f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
+           f"({', '.join([mark] * len(names))}) ON CONFLICT ({', '.join(keys)}) {action}")
+    rows = list(zip(*(_as_sql_values(columns[n], sqlite_) for n in names), strict=True))
+    raw = conn.connection.driver_connection
+    if sqlite_:
+        raw.executemany(sql, rows)
+    else:
+        with raw.cursor() as cur:
+            cur.executemany(sql, rows)

@@ -1,0 +1,96 @@
+"""Outbox delivery: POST each pending alert to its receiver, retrying with backoff until it lands.
+
+At-least-once on the wire, exactly once for the receiver: every request carries an
+`Idempotency-Key` the receiver deduplicates on. A row is claimed before sending (its next attempt
+pushed past the request timeout), so two workers never send the same row at the same moment.
+"""
+
+from __future__ import annotations
+
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, select, update
+
+from placecode.db import schema as t
+
+TIMEOUT_S = 5
+MAX_BACKOFF_S = 60  # a receiver back after an outage gets everything within a minute
+
+
+@dataclass
+class Delivery:
+    sent: int = 0
+    failed: int = 0
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(MAX_BACKOFF_S, 2 ** max(0, attempts - 1)))
+
+
+def post(url: str, payload: str, key: str, timeout: float = TIMEOUT_S) -> None:
+    """One delivery attempt; raises with a short reason unless the receiver answers 2xx."""
+    request = urllib.request.Request(url, data=payload.encode(), method="POST", headers={
+        "Content-Type": "application/json; charset=utf-8", "Idempotency-Key": key})
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (configured)
+        if not 200 <= response.status < 300:
+            raise OSError(f"HTTP {response.status}")
+
+
+def deliver_due(engine: Engine, now: Callable[[], datetime], limit: int = 200) -> Delivery:
+    """Try every outbox row that is due, once; returns how many were sent and failed."""
+    o = t.outbox
+    report = Delivery()
+    with engine.connect() as conn:
+        due = conn.execute(select(o.c.id, o.c.url, o.c.payload, o.c.idempotency_key,
+                                  o.c.attempts, o.c.next_attempt_at)
+                           .where(o.c.state == "pending", o.c.next_attempt_at <= now())
+                           .order_by(o.c.id).limit(limit)).all()
+    for row in due:
+        with engine.begin() as conn:
+            claimed = conn.execute(
+                update(o).where(o.c.id == row.id, o.c.state == "pending",
+                                o.c.next_attempt_at == row.next_attempt_at)
+                .values(next_attempt_at=now() + timedelta(seconds=TIMEOUT_S * 3))).rowcount
+        if not claimed:
+            continue
+        attempts = row.attempts + 1
+        try:
+            post(row.url, row.payload, row.idempotency_key)
+        except (OSError, urllib.error.URLError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            with engine.begin() as conn:
+                conn.execute(update(o).where(o.c.id == row.id).values(
+                    attempts=attempts, next_attempt_at=now() + backoff(attempts),
+                    last_error=str(reason)[:200]))
+            report.failed += 1
+            continue
+        with engine.begin() as conn:
+            conn.execute(update(o).where(o.c.id == row.id).values(
+                state="delivered", attempts=attempts, delivered_at=now(), last_error=""))
+        report.sent += 1
+    return report
+
+
+class OutboxWorker(threading.Thread):
+    """Background delivery inside `placecode serve` (or `placecode deliver`)."""
+
+    def __init__(self, engine: Engine, now: Callable[[], datetime], every_s: float = 1.0):
+        super().__init__(name="outbox", daemon=True)
+        self.engine, self.now, self.every_s = engine, now, every_s
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                deliver_due(self.engine, self.now)
+            except Exception as exc:  # keep delivering after a database hiccup
+                print(f"outbox: {type(exc).__name__}: {str(exc)[:200]}", flush=True)
+            self.stopped.wait(self.every_s)
+
+    def stop(self) -> None:
+        self.stopped.set()

@@ -1,0 +1,126 @@
+"""The machine API under /api/v1 (a Flask blueprint): scans from devices, feeds from systems.
+
+Every route here needs a bearer token of the right kind (checked before the route runs, so a
+route cannot forget it); browsers' logins do not count. Errors are JSON naming what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Flask, current_app, g, jsonify, request
+
+from placecode.auth.tokens import verify_token
+from placecode.db.engine import get_engine
+from placecode.ingest.scans import MAX_BATCH, Busy, Ingestor
+from placecode.settings import Settings
+from placecode.web import SETTINGS_KEY
+
+MAX_BODY = 1024 * 1024  # 1,000 scans of ~300 bytes fit with room to spare
+ROUTE_KINDS = {"api.scans": "device", "api.feed": "feed"}
+EXTENSION = "placecode_ingestor"
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def error(status: int, message: str, field: str | None = None, **extra):
+    body = {"error": {"message": message} | ({"field": field} if field else {})} | extra
+    return jsonify(body), status
+
+
+@api.before_request
+def _require_token():
+    wanted = ROUTE_KINDS.get(request.endpoint or "")
+    if wanted is None:
+        return error(404, f"no API route {request.method} {request.path}")
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer ") or not header[7:].strip():
+        return error(401, f"send a {wanted} token: Authorization: Bearer <token> "
+                          f"(placecode issue-token --kind {wanted})")
+    engine = get_engine(current_app.config[SETTINGS_KEY].database_url)
+    with engine.connect() as conn:
+        token = verify_token(conn, header[7:].strip())
+    if token is None:
+        return error(401, "token unknown or revoked; ask the admin for a new one")
+    if token.kind != wanted:
+        return error(403, f"this is a {token.kind} token; this route needs a {wanted} token")
+    g.token = token
+    return None
+
+
+def read_json():
+    """The request body as JSON, or an error response naming the problem."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return None, error(413, f"body is {request.content_length:,} bytes; the limit is "
+                                f"{MAX_BODY:,} (send at most {MAX_BATCH} scans per request)")
+    raw = request.stream.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        return None, error(413, f"body is larger than {MAX_BODY:,} bytes")
+    if not raw.strip():
+        return None, error(400, "empty body: send a JSON object or a list of objects")
+    try:
+        return json.loads(raw), None
+    except UnicodeDecodeError:
+        return None, error(400, "body is not UTF-8 text")
+    except json.JSONDecodeError as exc:
+        return None, error(400, f"malformed JSON at line {exc.lineno} column {exc.colno}: "
+                                f"{exc.msg}")
+
+
+def ingestor() -> Ingestor:
+    return current_app.extensions[EXTENSION]
+
+
+@api.post("/scans")
+def scans():
+    body, problem = read_json()
+    if problem:
+        return problem
+    single = isinstance(body, dict)
+    items = [body] if single else body
+    if not isinstance(items, list):
+        return error(400, "body must be a scan object or a list of scan objects")
+    if not items:
+        return error(400, "empty list: send at least one scan")
+    if len(items) > MAX_BATCH:
+        return error(413, f"{len(items):,} scans in one request; send at most {MAX_BATCH}")
+    try:
+        results = ingestor().ingest(items)
+    except Busy as exc:
+        response = error(503, str(exc))
+        response[0].headers["Retry-After"] = "1"
+        return response
+    if single:
+        result = results[0]
+        return jsonify(result), result.get("status", 200)
+    rejected = sum("error" in r for r in results)
+    return jsonify(results=results, accepted=len(results) - rejected, rejected=rejected), 200
+
+
+@api.post("/feeds/<kind>")
+def feed(kind: str):
+    from placecode.ingest.feeds import FEEDS, FeedError, import_rows
+
+    if kind not in FEEDS:
+        return error(404, f"unknown feed {kind!r}; feeds: {', '.join(FEEDS)}")
+    body, problem = read_json()
+    if problem:
+        return problem
+    if not isinstance(body, list) or not all(isinstance(r, dict) for r in body):
+        return error(400, "body must be a list of row objects (columns as in docs/feeds.md)")
+    settings: Settings = current_app.config[SETTINGS_KEY]
+    try:
+        report = import_rows(get_engine(settings.database_url), kind, body,
+                             secret=settings.secret_key, now=ingestor().now(),
+                             timezone=settings.timezone, first_line=1)
+    except FeedError as exc:
+        return error(400, str(exc))
+    return jsonify(report.as_json()), 200
+
+
+def init_api(server: Flask, settings: Settings) -> None:
+    """Register /api/v1 and the process's one scan ingestor."""
+    server.extensions[EXTENSION] = Ingestor(
+        get_engine(settings.database_url), settings.secret_key, settings.timezone,
+        settings.retention_days)
+    server.register_blueprint(api)

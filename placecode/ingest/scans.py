@@ -1,0 +1,350 @@
+"""Scan ingest: validate, pseudonymise, answer with a verdict, store once, keep rollups and alerts
+in the same transaction.
+
+One `Ingestor` per process. SQLite has a single writer, so its batches go through one lock (DESIGN:
+route all ingest through one writer); PostgreSQL runs them concurrently. A transaction that loses
+a race (the same scan_id from two requests, a busy database) is retried from the start, so a
+client never sees half a batch.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from placecode.db import schema as t
+from placecode.db.upsert import increment
+from placecode.dispatch.alerts import raise_alerts
+from placecode.pseudonym import person_key
+from placecode.rules.definitions import reason_objects
+from placecode.rules.evaluate import NO_VENUE, Context, Facts, verdicts
+from placecode.rules.store import RuleCache
+
+MAX_BATCH = 1000
+CREDENTIALS = ("app", "id_card", "social_security_card", "face")
+FIELDS = {"scan_id", "venue_code", "person", "ts", "checkout_ts", "temperature_c", "mask",
+          "credential"}
+COMPARED = ("venue_id", "person_id", "ts", "checkout_ts", "temperature_c", "mask", "credential")
+ATTEMPTS = 4
+
+
+class ItemError(ValueError):
+    """One scan cannot be accepted: which field, what is wrong, and the HTTP status it means."""
+
+    def __init__(self, field: str, message: str, status: int = 422):
+        super().__init__(f"{field}: {message}")
+        self.field, self.message, self.status = field, message, status
+
+
+class Busy(RuntimeError):
+    """The database stayed busy or unreachable through every retry: the client should retry."""
+
+
+@dataclass
+class ScanIn:
+    scan_id: str
+    venue_code: str
+    person: str
+    ts: datetime
+    checkout_ts: datetime | None = None
+    temperature_c: float | None = None
+    mask: bool | None = None
+    credential: str | None = None
+
+
+def _text(obj: dict, name: str, max_len: int, required: bool = True, min_len: int = 1):
+    value = obj.get(name)
+    if value is None:
+        if required:
+            raise ItemError(name, "missing (required)")
+        return None
+    if not isinstance(value, str):
+        raise ItemError(name, f"must be a string, not {type(value).__name__}")
+    value = value.strip()
+    if not min_len <= len(value) <= max_len:
+        raise ItemError(name, f"must be {min_len}–{max_len} characters, not {len(value)}")
+    return value
+
+
+def parse_time(value: Any, name: str, tz: ZoneInfo) -> datetime:
+    """ISO 8601 with a UTC offset → naive city-local time (how the database keeps time)."""
+    if not isinstance(value, str):
+        raise ItemError(name, "must be an ISO 8601 string such as 2026-11-23T09:30:00+08:00")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ItemError(name, f"{value!r} is not ISO 8601 (e.g. 2026-11-23T09:30:00+08:00)"
+                        ) from None
+    if parsed.tzinfo is None:
+        raise ItemError(name, f"{value!r} has no UTC offset: add one, e.g. +08:00")
+    return parsed.astimezone(tz).replace(tzinfo=None, microsecond=0)
+
+
+def parse_scan(obj: Any, now: datetime, retention_days: int, tz: ZoneInfo) -> ScanIn:
+    """Check one scan object; raises ItemError naming the first field that is wrong."""
+    if not isinstance(obj, dict):
+        raise ItemError("scan", f"each scan must be a JSON object, not {type(obj).__name__}")
+    unknown = sorted(set(obj) - FIELDS)
+    if unknown:
+        raise ItemError(unknown[0], f"unknown field; allowed: {', '.join(sorted(FIELDS))}")
+    scan = ScanIn(
+        scan_id=_text(obj, "scan_id", 64),
+        venue_code=_text(obj, "venue_code", 32),
+        person=_text(obj, "person", 64, min_len=4),
+        ts=parse_time(obj.get("ts"), "ts", tz) if obj.get("ts") is not None
+        else _text(obj, "ts", 40),
+    )
+    if scan.ts > now + timedelta(days=1):
+        raise ItemError("ts", f"{obj['ts']} is more than a day in the future; check the "
+                        "device clock")
+    if scan.ts < now - timedelta(days=retention_days):
+        raise ItemError("ts", f"{obj['ts']} is older than the {retention_days}-day retention "
+                        "window; such scans are not kept")
+    if obj.get("checkout_ts") is not None:
+        scan.checkout_ts = parse_time(obj["checkout_ts"], "checkout_ts", tz)
+        if scan.checkout_ts < scan.ts:
+            raise ItemError("checkout_ts", "is before ts")
+    temp = obj.get("temperature_c")
+    if temp is not None:
+        if isinstance(temp, bool) or not isinstance(temp, int | float) or not math.isfinite(temp):
+            raise ItemError("temperature_c", f"must be a number, not {temp!r}")
+        if not 30 <= temp <= 45:
+            raise ItemError("temperature_c", f"{temp} °C is not a body temperature (30–45)")
+        scan.temperature_c = round(float(temp), 1)
+    mask = obj.get("mask")
+    if mask is not None and not isinstance(mask, bool):
+        raise ItemError("mask", f"must be true or false, not {mask!r}")
+    scan.mask = mask
+    cred = obj.get("credential")
+    if cred is not None and cred not in CREDENTIALS:
+        raise ItemError("credential", f"{cred!r} is not one of {', '.join(CREDENTIALS)}")
+    scan.credential = cred
+    return scan
+
+
+def _error(scan_id: Any, exc: ItemError) -> dict:
+    return {"scan_id": scan_id if isinstance(scan_id, str) else None, "status": exc.status,
+            "error": {"field": exc.field, "message": exc.message}}
+
+
+def _result(scan_id: str, verdict: str, reasons: str) -> dict:
+    return {"scan_id": scan_id, "verdict": verdict, "reasons": reason_objects(reasons)}
+
+
+class Ingestor:
+    """Turns scan objects into stored scans and verdicts (see the module docstring)."""
+
+    def __init__(self, engine: Engine, secret: str, timezone: str, retention_days: int):
+        self.engine, self.secret = engine, secret
+        self.tz = ZoneInfo(timezone)
+        self.retention_days = retention_days
+        self.rules = RuleCache(engine)
+        self._venues: dict[str, tuple[int, str, int]] = {}
+        self._venues_lock = threading.Lock()
+        self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
+
+    def now(self) -> datetime:
+        return datetime.now(self.tz).replace(tzinfo=None, microsecond=0)
+
+    def ingest(self, items: list[Any], now: datetime | None = None) -> list[dict]:
+        """One result per item, in order: a verdict, or an error naming the field."""
+        now = now or self.now()
+        results: list[dict | None] = [None] * len(items)
+        parsed: list[tuple[int, ScanIn]] = []
+        for i, obj in enumerate(items):
+            try:
+                parsed.append((i, parse_scan(obj, now, self.retention_days, self.tz)))
+            except ItemError as exc:
+                results[i] = _error(obj.get("scan_id") if isinstance(obj, dict) else None, exc)
+        for attempt in range(ATTEMPTS):
+            try:
+                if self._write_lock:
+                    with self._write_lock:
+                        stored = self._store(parsed, now)
+                else:
+                    stored = self._store(parsed, now)
+                break
+            except (IntegrityError, OperationalError) as exc:
+                if attempt == ATTEMPTS - 1 or not _retryable(exc):
+                    raise Busy("the database is busy or unreachable; retry shortly") from exc
+                time.sleep(0.05 * 2 ** attempt)
+        for i, result in stored.items():
+            results[i] = result
+        return results  # type: ignore[return-value]
+
+    def _venue_rows(self, conn: Connection, codes: set[str]) -> dict[str, tuple[int, str, int]]:
+        """Venue code → (id, kind, district); cached, since venues rarely change."""
+        missing = codes - self._venues.keys()
+        if missing:
+            v = t.venues
+            rows = conn.execute(select(v.c.code, v.c.id, v.c.kind, v.c.district_id)
+                                .where(v.c.code.in_(sorted(missing)))).all()
+            with self._venues_lock:
+                for code, vid, kind, district in rows:
+                    self._venues[code] = (vid, kind, district)
+        return {c: self._venues[c] for c in codes if c in self._venues}
+
+    def _persons(self, conn: Connection, keys: set[str]) -> dict[str, Any]:
+        """person_key → (persons row joined with person_status); unknown persons are added
+        (a visitor from elsewhere still gets a pseudonymous record)."""
+        p, s = t.persons, t.person_status
+        query = (select(p.c.person_key, p.c.id, p.c.community_id, p.c.health_code, s.c.managed,
+                        s.c.key_until, s.c.monitoring_until, s.c.hotel_venue_id,
+                        s.c.negative_test_at, s.c.doses)
+                 .select_from(p.outerjoin(s, s.c.person_id == p.c.id)))
+        found = {r.person_key: r for r in conn.execute(
+            query.where(p.c.person_key.in_(sorted(keys))))}
+        new = sorted(keys - found.keys())
+        if new:
+            conn.execute(insert(p), [{"person_key": k, "health_code": "green"} for k in new])
+            found |= {r.person_key: r for r in conn.execute(query.where(p.c.person_key.in_(new)))}
+        return found
+
+    def _store(self, parsed: list[tuple[int, ScanIn]], now: datetime) -> dict[int, dict]:
+        out: dict[int, dict] = {}
+        with self.engine.begin() as conn:
+            venues = self._venue_rows(conn, {s.venue_code for _, s in parsed})
+            todo = []
+            for i, scan in parsed:
+                if scan.venue_code not in venues:
+                    out[i] = _error(scan.scan_id, ItemError(
+                        "venue_code", f"{scan.venue_code!r} is not a registered venue code"))
+                else:
+                    todo.append((i, scan))
+            if not todo:
+                return out
+            keys = {s.scan_id: person_key(s.person, self.secret) for _, s in todo}
+            persons = self._persons(conn, set(keys.values()))
+            rows = {}
+            for i, s in todo:
+                rows[i] = {
+                    "scan_id": s.scan_id, "venue_id": venues[s.venue_code][0],
+                    "person_id": persons[keys[s.scan_id]].id, "ts": s.ts,
+                    "checkout_ts": s.checkout_ts, "temperature_c": s.temperature_c,
+                    "mask": s.mask, "credential": s.credential,
+                }
+            fresh = self._repeats(conn, rows, out)
+            if fresh:
+                self._insert(conn, fresh, rows, venues, persons, keys, now, out)
+        return out
+
+    def _repeats(self, conn: Connection, rows: dict[int, dict], out: dict[int, dict]
+                 ) -> list[int]:
+        """Answer repeated scan_ids from what is stored (or 409 if the content differs);
+        returns the items that are new. A repeat inside one batch counts as a repeat too."""
+        sc = t.scans
+        stored = {r.scan_id: r for r in conn.execute(
+            select(sc.c.scan_id, sc.c.verdict, sc.c.reasons, *(sc.c[c] for c in COMPARED))
+            .where(sc.c.scan_id.in_(sorted({r["scan_id"] for r in rows.values()}))))}
+        fresh, first_in_batch = [], {}
+        for i, row in rows.items():
+            earlier = stored.get(row["scan_id"])
+            if earlier is None and row["scan_id"] in first_in_batch:
+                earlier = rows[first_in_batch[row["scan_id"]]]
+                same = all(earlier[c] == row[c] for c in COMPARED)
+                if not same:
+                    out[i] = _conflict(row["scan_id"])
+                else:
+                    out[i] = {"repeat_of": first_in_batch[row["scan_id"]]}
+                continue
+            if earlier is None:
+                first_in_batch[row["scan_id"]] = i
+                fresh.append(i)
+            elif all(_same(getattr(earlier, c), row[c]) for c in COMPARED):
+                out[i] = _result(row["scan_id"], earlier.verdict, earlier.reasons)
+            else:
+                out[i] = _conflict(row["scan_id"])
+        return fresh
+
+    def _insert(self, conn, fresh, rows, venues, persons, keys, now, out) -> None:
+        rules = self.rules.get(conn)
+        batch = [rows[i] for i in fresh]
+        people = [persons[keys[r["scan_id"]]] for r in batch]
+        vinfo = {vid: (kind, district) for vid, kind, district in venues.values()}
+
+        def ts(values):
+            return np.array([v or np.datetime64("NaT") for v in values], "datetime64[s]")
+
+        facts = Facts(
+            health_code=np.array([p.health_code for p in people]),
+            managed=np.array([bool(p.managed) for p in people]),
+            key_until=ts([p.key_until for p in people]),
+            monitoring_until=ts([p.monitoring_until for p in people]),
+            hotel_venue_id=np.array([p.hotel_venue_id or NO_VENUE for p in people]),
+            negative_test_at=ts([p.negative_test_at for p in people]),
+            doses=np.array([p.doses or 0 for p in people]),
+        )
+        ctx = Context(
+            ts=ts([r["ts"] for r in batch]),
+            venue_id=np.array([r["venue_id"] for r in batch]),
+            venue_kind=np.array([vinfo[r["venue_id"]][0] for r in batch]),
+            temperature_c=np.array([np.nan if r["temperature_c"] is None else r["temperature_c"]
+                                    for r in batch]),
+            mask=np.array([np.nan if r["mask"] is None else float(r["mask"]) for r in batch]),
+        )
+        verdict, reasons, alert = verdicts(facts, ctx, rules)
+        for r, v, why in zip(batch, verdict.tolist(), reasons.tolist(), strict=True):
+            r["verdict"], r["reasons"] = v, why
+        conn.execute(insert(t.scans), batch)
+        self._rollups(conn, batch, vinfo)
+        alerting = [(r, p) for r, p, a in zip(batch, people, alert.tolist(), strict=True) if a]
+        if alerting:
+            raise_alerts(conn, alerting, vinfo, now)
+        for i, r in zip(fresh, batch, strict=True):
+            out[i] = _result(r["scan_id"], r["verdict"], r["reasons"])
+        for i, result in list(out.items()):
+            if "repeat_of" in result:
+                out[i] = out[result["repeat_of"]]
+
+    @staticmethod
+    def _rollups(conn: Connection, batch: list[dict], vinfo: dict) -> None:
+        venue_day, district_hour, kind_day = Counter(), Counter(), Counter()
+        for r in batch:
+            kind, district = vinfo[r["venue_id"]]
+            day, hour = r["ts"].date(), r["ts"].replace(minute=0, second=0)
+            red, yellow = r["verdict"] == "red", r["verdict"] == "yellow"
+            for counter, key in ((venue_day, (r["venue_id"], day)),
+                                 (district_hour, (district, hour)),
+                                 (kind_day, (kind, district, day))):
+                counter[key + ("scans",)] += 1
+                counter[key + ("red",)] += red
+                counter[key + ("yellow",)] += yellow
+        for table, names, counter in (
+            (t.rollup_venue_day, ("venue_id", "day"), venue_day),
+            (t.rollup_district_hour, ("district_id", "hour"), district_hour),
+            (t.rollup_industry_district_day, ("kind", "district_id", "day"), kind_day),
+        ):
+            keys = sorted({k[:-1] for k in counter})  # sorted: the same lock order everywhere
+            increment(conn, table, names, [
+                dict(zip(names, k, strict=True))
+                | {c: int(counter[k + (c,)]) for c in ("scans", "red", "yellow")}
+                for k in keys])
+
+
+def _same(stored: Any, sent: Any) -> bool:
+    if isinstance(stored, float) or isinstance(sent, float):
+        return stored is not None and sent is not None and abs(stored - sent) < 0.05
+    return stored == sent
+
+
+def _conflict(scan_id: str) -> dict:
+    return _error(scan_id, ItemError(
+        "scan_id", f"{scan_id!r} was already used for a different scan; a repeat must send "
+        "exactly the same content, a new scan needs a new scan_id", status=409))
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    text = str(exc.orig).lower() if exc.orig else str(exc).lower()
+    return isinstance(exc, IntegrityError) or any(
+        word in text for word in ("locked", "busy", "deadlock", "could not serialize",
+                                  "connection", "terminating", "server closed"))
