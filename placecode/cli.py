@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable
 
+from placecode.clock import city_now
 from placecode.settings import Settings, SettingsError
 
 EXIT_USAGE = 2
@@ -81,8 +82,144 @@ def cmd_serve(args: argparse.Namespace) -> None:
     message = ensure_admin(engine, settings.instance_path)
     if message:
         print(message)
+    worker = None
+    if not args.no_worker:
+        from placecode.dispatch.outbox import OutboxWorker
+
+        worker = OutboxWorker(engine, lambda: city_now(settings.timezone))
+        worker.start()
     print(f"placecode serving http://{settings.host}:{settings.port}/  (Ctrl-C stops)", flush=True)
-    create_app(settings).run(host=settings.host, port=settings.port, debug=False)
+    try:
+        create_app(settings).run(host=settings.host, port=settings.port, debug=False,
+                                 threaded=True)
+    finally:
+        if worker:
+            worker.stop()
+
+
+def cmd_issue_token(args: argparse.Namespace) -> None:
+    from placecode.auth.tokens import TokenError, issue_token
+
+    settings = _settings(args)
+    engine = _engine(settings)
+    try:
+        with engine.begin() as conn:
+            token, secret = issue_token(conn, args.kind, args.name or "", args.district,
+                                        city_now(settings.timezone))
+    except TokenError as exc:
+        raise CliError(str(exc)) from None
+    scope = f"district {token.district_id}" if token.district_id else "the whole city"
+    print(f"{token.kind} token {token.id} for {scope} (shown once; revoke with "
+          f"`placecode revoke-token {token.id}`):", file=sys.stderr)
+    print(secret)
+
+
+def cmd_revoke_token(args: argparse.Namespace) -> None:
+    from placecode.auth.tokens import TokenError, revoke_token
+
+    settings = _settings(args)
+    try:
+        with _engine(settings).begin() as conn:
+            revoke_token(conn, args.id, city_now(settings.timezone))
+    except TokenError as exc:
+        raise CliError(str(exc)) from None
+    print(f"revoked token {args.id}")
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from placecode.ingest.feeds import FEEDS, FeedError, import_file
+
+    if args.kind not in FEEDS:
+        raise CliError(f"unknown feed {args.kind!r}; feeds: {', '.join(FEEDS)}")
+    settings = _settings(args)
+    engine = _engine(settings)
+    path = Path(args.path)
+    try:
+        with tqdm(unit=" rows", unit_scale=True, desc=args.kind, disable=args.quiet,
+                  file=sys.stderr) as bar:
+            report = import_file(engine, args.kind, path, secret=settings.secret_key,
+                                 now=city_now(settings.timezone), timezone=settings.timezone,
+                                 progress=bar.update)
+    except FeedError as exc:
+        raise CliError(str(exc)) from None
+    print(f"{args.kind}: {report.rows:,} rows read, {report.valid:,} valid, {report.new:,} new, "
+          f"{len(report.rejected):,} rejected in {report.seconds:.2f} s "
+          f"({report.rows_per_s:,.0f} rows/s)")
+    if report.rejected:
+        print(f"rejected rows with line numbers and reasons: {path}.rejects.csv")
+        for line, reason in report.rejected[:5]:
+            print(f"  line {line}: {reason}")
+
+
+def cmd_reevaluate(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from placecode.rules.status import reevaluate_all
+
+    settings = _settings(args)
+    engine = _engine(settings)
+    result = reevaluate_all(engine, np.datetime64(city_now(settings.timezone), "s"),
+                            progress=not args.quiet)
+    print(f"re-evaluated {result.persons:,} persons in {result.seconds:.1f} s; flagged now: "
+          + (", ".join(f"{v} {n:,}" for v, n in sorted(result.flagged.items())) or "none"))
+
+
+def cmd_receiver(args: argparse.Namespace) -> None:
+    from placecode.dispatch.receiver import Receiver
+
+    server = Receiver(args.host, args.port, echo=True)
+    print(f"receiving alert pushes on http://{args.host}:{args.port}/ (GET lists them)",
+          flush=True)
+    server.serve_forever()
+
+
+def cmd_deliver(args: argparse.Namespace) -> None:
+    import time
+
+    from placecode.dispatch.outbox import deliver_due
+
+    settings = _settings(args)
+    engine = _engine(settings)
+    while True:
+        report = deliver_due(engine, lambda: city_now(settings.timezone))
+        if report.sent or report.failed:
+            print(f"delivered {report.sent}, failed {report.failed} (will retry)", flush=True)
+        if args.once:
+            return
+        time.sleep(1)
+
+
+def cmd_simulate(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from placecode.auth.tokens import issue_token
+    from placecode.demo.build import DEMO_PEOPLE
+    from placecode.demo.simulate import CityModel, run
+
+    settings = _settings(args)
+    engine = _engine(settings)
+    people_file = settings.instance_path / DEMO_PEOPLE
+    if not people_file.exists():
+        raise CliError(f"{people_file} is missing: build the demo first (placecode demo)")
+    if args.rate <= 0:
+        raise CliError(f"--rate {args.rate}: give scans per second, more than 0")
+    token = args.token
+    if not token:
+        with engine.begin() as conn:
+            token = issue_token(conn, "device", "simulator", None,
+                                city_now(settings.timezone))[1]
+    url = args.url or f"http://{settings.host}:{settings.port}/api/v1/scans"
+    print(f"simulating about {args.rate:g} scans/s"
+          + ("" if args.flat else " (times the time-of-day rhythm)") + f" to {url}",
+          flush=True)
+    model = CityModel(engine, pd.read_parquet(people_file))
+    totals = run(model, url, token, args.rate, settings.timezone, args.duration,
+                 follow_rhythm=not args.flat, quiet=args.quiet)
+    print(f"sent {totals.sent:,} scans: {totals.verdicts}, errors {totals.errors}")
 
 
 def cmd_create_user(args: argparse.Namespace) -> None:
@@ -107,8 +244,10 @@ def cmd_create_user(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from placecode.auth.tokens import KINDS
     from placecode.db.schema import ROLES
     from placecode.demo.geography import CITIES
+    from placecode.ingest.feeds import FEEDS
 
     parser = argparse.ArgumentParser(prog="placecode", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -133,15 +272,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--if-missing", action="store_true", help="keep an existing city as it is")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
-    p = add("serve", cmd_serve, "serve the web app")
+    p = add("serve", cmd_serve, "serve the web app (and deliver alert pushes)")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
+    p.add_argument("--no-worker", action="store_true",
+                   help="do not deliver the outbox here (another process runs `deliver`)")
+
+    p = add("issue-token", cmd_issue_token, "issue an API token (printed once)")
+    p.add_argument("--kind", required=True, choices=KINDS)
+    p.add_argument("--name", help="what the token is for, e.g. the device's place")
+    p.add_argument("--district", type=int, help="scope to one district (wall, partner)")
+
+    p = add("revoke-token", cmd_revoke_token, "revoke an API token")
+    p.add_argument("id", type=int)
+
+    p = add("import", cmd_import, "import a health feed from CSV or Parquet (docs/feeds.md)")
+    p.add_argument("kind", help=", ".join(FEEDS))
+    p.add_argument("path")
+    p.add_argument("--quiet", action="store_true")
+
+    p = add("reevaluate", cmd_reevaluate, "recompute every person's status under the rules")
+    p.add_argument("--quiet", action="store_true")
+
+    p = add("deliver", cmd_deliver, "deliver pending alert pushes (loops; --once for one pass)")
+    p.add_argument("--once", action="store_true")
+
+    p = add("simulate", cmd_simulate, "stream demo scans through the scan API")
+    p.add_argument("--rate", type=float, default=20, help="scans per second (default 20)")
+    p.add_argument("--url", help="scan API URL (default: this instance's host and port)")
+    p.add_argument("--token", help="device token (default: issue one)")
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("--flat", action="store_true", help="constant rate, no time-of-day rhythm")
+    p.add_argument("--quiet", action="store_true")
 
     p = add("create-user", cmd_create_user,
             "create a user; password from PLACECODE_NEW_PASSWORD, a prompt, or generated")
     p.add_argument("name")
     p.add_argument("--role", required=True, choices=ROLES)
     p.add_argument("--district", type=int, help="district id (adcode) for district roles")
+    p = sub.add_parser("receiver", help="run a local webhook receiver for alert pushes (demo)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8061)
+    p.set_defaults(func=cmd_receiver)
     return parser
 
 
