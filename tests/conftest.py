@@ -136,3 +136,14 @@ def demo_db(request, tmp_path_factory) -> DemoDb:
     else:
         url = request.getfixturevalue("pg_server").create_database()
     return build_small(url, instance, demo_now())
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def city_db(request, tmp_path_factory) -> DemoDb:
+    """A `small` city on each backend that this test module may change (built per module)."""
+    instance = tmp_path_factory.mktemp(f"city-{request.param}")
+    if request.param == "sqlite":
+        url = f"sqlite:///{instance / 'city.db'}"
+    else:
+        url = request.getfixturevalue("pg_server").create_database()
+    return build_small(url, instance, demo_now())

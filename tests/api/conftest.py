@@ -12,7 +12,7 @@ import pytest
 
 from placecode.auth.tokens import issue_token
 from placecode.settings import Settings
-from tests.conftest import BACKENDS, SECRET, DemoDb, build_small, demo_now
+from tests.conftest import SECRET, DemoDb
 
 
 @dataclass
@@ -41,14 +41,9 @@ class Api:
             return issue_token(conn, kind, f"test {kind}", None, self.now)[1]
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def api(request, tmp_path_factory) -> Api:
-    instance = tmp_path_factory.mktemp(f"api-{request.param}")
-    if request.param == "sqlite":
-        url = f"sqlite:///{instance / 'api.db'}"
-    else:
-        url = request.getfixturevalue("pg_server").create_database()
-    db = build_small(url, instance, demo_now())
+@pytest.fixture(scope="module")
+def api(city_db) -> Api:
+    db, url, instance = city_db, city_db.url, city_db.instance
     import app
 
     settings = Settings.load(env={}, database_url=url, secret_key=SECRET,
