@@ -66,10 +66,11 @@ def load_facts(conn: Connection, where: Callable, now: np.datetime64,
     a = t.arrivals
     arrived = _ts(per_person(
         select(a.c.person_id, func.max(a.c.arrived_at))
-        .where(where(a.c.person_id), a.c.key_area.is_(True), a.c.arrived_at > _py(now - window))
+        .where(where(a.c.person_id), a.c.key_area.is_(True),
+               a.c.arrived_at > py_datetime(now - window))
         .group_by(a.c.person_id), ["at"])["at"])
     k = t.key_persons
-    active = (k.c.until.is_(None)) | (k.c.until > _py(now))
+    active = (k.c.until.is_(None)) | (k.c.until > py_datetime(now))
     keys = _frame(conn, select(k.c.person_id, k.c.category, k.c.until)
                   .where(where(k.c.person_id), active), ["person_id", "category", "until"])
     keys["until"] = _ts(keys["until"]).astype("datetime64[s]")
@@ -80,7 +81,7 @@ def load_facts(conn: Connection, where: Callable, now: np.datetime64,
     h = t.hotel_stays
     stays = per_person(
         select(h.c.person_id, func.max(h.c.venue_id))
-        .where(where(h.c.person_id), h.c.check_out.is_(None) | (h.c.check_out > _py(now)))
+        .where(where(h.c.person_id), h.c.check_out.is_(None) | (h.c.check_out > py_datetime(now)))
         .group_by(h.c.person_id), ["venue_id"])["venue_id"]
 
     key_until = np.fmax(arrived + window, _ts(contact_until))  # NaT only when both are
@@ -95,7 +96,7 @@ def load_facts(conn: Connection, where: Callable, now: np.datetime64,
     )
 
 
-def _py(ts: np.datetime64) -> datetime:
+def py_datetime(ts: np.datetime64) -> datetime:
     return pd.Timestamp(ts).to_pydatetime()
 
 
