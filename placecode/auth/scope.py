@@ -25,6 +25,11 @@ class Scope:
         """The district a district-bound role is responsible for (highlighted on the wall)."""
         return self.district_id if self.role in ("district_commander", "duty_officer") else None
 
+    @property
+    def may_edit_rules(self) -> bool:
+        """Only the admin (DESIGN's data steward) changes the risk rules; others may read them."""
+        return self.role == "admin"
+
     @classmethod
     def of(cls, user) -> Scope:
         return cls(role=user.role, district_id=user.district_id)

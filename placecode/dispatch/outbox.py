@@ -41,6 +41,18 @@ def post(url: str, payload: str, key: str, timeout: float = TIMEOUT_S) -> None:
             raise OSError(f"HTTP {response.status}")
 
 
+def _reason(exc: Exception) -> str:
+    """A short reason a duty officer can act on ('connection refused', 'HTTP 500', 'timed out')."""
+    inner = getattr(exc, "reason", None) or exc
+    if isinstance(inner, ConnectionRefusedError):
+        return "connection refused (receiver down?)"
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTP {exc.code}"
+    if isinstance(inner, TimeoutError) or "timed out" in str(inner):
+        return "timed out"
+    return str(getattr(inner, "strerror", None) or inner)
+
+
 def deliver_due(engine: Engine, now: Callable[[], datetime], limit: int = 200) -> Delivery:
     """Try every outbox row that is due, once; returns how many were sent and failed."""
     o = t.outbox
@@ -62,7 +74,7 @@ def deliver_due(engine: Engine, now: Callable[[], datetime], limit: int = 200) -
         try:
             post(row.url, row.payload, row.idempotency_key)
         except (OSError, urllib.error.URLError, ValueError) as exc:
-            reason = getattr(exc, "reason", None) or exc
+            reason = _reason(exc)
             with engine.begin() as conn:
                 conn.execute(update(o).where(o.c.id == row.id).values(
                     attempts=attempts, next_attempt_at=now() + backoff(attempts),

@@ -37,8 +37,11 @@ class Param:
                 raise RuleError(f"{where}: unknown venue kind {', '.join(unknown)}; "
                                 f"known: {', '.join(VENUE_KINDS)}")
             return sorted(set(value))
+        span = f" from {self.low:g} to {self.high:g}" if self.low is not None else ""
+        if value is None:  # an empty or out-of-range number field in the form
+            raise RuleError(f"{where}: enter a number{span}")
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise RuleError(f"{where}: give a number, not {value!r}")
+            raise RuleError(f"{where}: give a number{span}, not {value!r}")
         if self.kind == "int" and value != int(value):
             raise RuleError(f"{where}: give a whole number, not {value}")
         value = int(value) if self.kind == "int" else round(float(value), 2)

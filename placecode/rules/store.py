@@ -90,3 +90,11 @@ class RuleCache:
         with self._lock:
             self._rules = load_rules(conn)
             return self._rules
+
+
+def rule_history(conn: Connection, limit: int = 30) -> list[dict]:
+    """The latest rule changes, newest first."""
+    rv = rule_versions
+    return [dict(r) for r in conn.execute(
+        select(rv.c.version, rv.c.rule_id, rv.c.enabled, rv.c.params, rv.c.changed_by,
+               rv.c.changed_at, rv.c.reason).order_by(rv.c.id.desc()).limit(limit)).mappings()]

@@ -1,0 +1,22 @@
+"""dash-ag-grid in the house style: dark, large type, CJK font, no external theme files."""
+
+from __future__ import annotations
+
+import dash_ag_grid as dag
+
+DARK_THEME = {"function": (
+    "themeQuartz.withParams({backgroundColor: '#131a26', foregroundColor: '#f2f5fa', "
+    "headerBackgroundColor: '#0b0f17', headerTextColor: '#9fb0c8', borderColor: '#243044', "
+    "oddRowBackgroundColor: '#161e2c', fontSize: 16, headerFontSize: 15, "
+    "fontFamily: \"'Noto Sans SC', 'Noto Sans CJK SC', sans-serif\", accentColor: '#4dabf7'})"
+)}
+
+
+def build_grid(grid_id: str, height: str = "60vh", **options) -> dag.AgGrid:
+    """An empty grid; callbacks fill rowData and columnDefs."""
+    return dag.AgGrid(
+        id=grid_id, rowData=[], columnDefs=[],
+        defaultColDef={"sortable": True, "resizable": True, "filter": True},
+        dashGridOptions={"theme": DARK_THEME, "animateRows": False} | options,
+        style={"height": height}, className="pc-grid",
+    )
