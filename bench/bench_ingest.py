@@ -60,6 +60,12 @@ def placecode_bin() -> str:
     return str(here) if here.exists() else (shutil.which("placecode") or "placecode")
 
 
+def busy_cpu() -> float:
+    """CPU seconds the whole machine was busy (all processes, /proc/stat)."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:8]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / CLK_TCK
+
+
 def proc_cpu(pid: int) -> float:
     """User + system CPU seconds of a process (all its threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -83,6 +89,8 @@ class RunStats:
     wall: float = 0.0
     client_cpu: float = 0.0
     server_cpu: float = 0.0
+    other_cpu: float = 0.0  # cores busy in other processes (contention)
+    server_died: bool = False
     prefix: str = ""
 
     def pct(self, values: list[float], q: float) -> float:
@@ -117,7 +125,7 @@ def run_load(port: int, token: str, pid: int, mode: str, rate: int, seconds: flo
     counter = itertools.count()
     lock = threading.Lock()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    start_cpu, start_server = time.process_time(), proc_cpu(pid)
+    start_cpu, start_server, start_busy = time.process_time(), proc_cpu(pid), busy_cpu()
     t0 = time.perf_counter() + 0.2
     last_done = [t0]
 
@@ -198,7 +206,12 @@ def run_load(port: int, token: str, pid: int, mode: str, rate: int, seconds: flo
     stats.wall = max(last_done[0] - t0, seconds)  # the window, or longer if answers lagged
     elapsed = time.perf_counter() - t0
     stats.client_cpu = (time.process_time() - start_cpu) / elapsed
-    stats.server_cpu = (proc_cpu(pid) - start_server) / elapsed
+    try:
+        stats.server_cpu = (proc_cpu(pid) - start_server) / elapsed
+    except FileNotFoundError:
+        stats.server_died = True
+    stats.other_cpu = max(0.0, (busy_cpu() - start_busy) / elapsed - stats.client_cpu
+                          - stats.server_cpu)
     return stats
 
 
@@ -257,8 +270,10 @@ def main() -> None:
     print(f"{redact(args.db)}: {len(venues):,} venues, {len(people):,} people; port {port}",
           flush=True)
     log = open(args.instance / f"bench-serve-{port}.log", "w")  # noqa: SIM115
-    server = subprocess.Popen([exe, "serve", "--no-worker"], env=env, stdout=log,
-                              stderr=subprocess.STDOUT)
+    # `python -m placecode.cli serve` is what the `placecode` script runs; spelled this way so a
+    # colleague's `pkill -f "placecode serve"` on this shared machine does not stop it mid-run
+    server = subprocess.Popen([sys.executable, "-m", "placecode.cli", "serve", "--no-worker"],
+                              env=env, stdout=log, stderr=subprocess.STDOUT)
     tag = f"bi{int(time.time())}"
     rng = random.Random(7)
     runs: list[RunStats] = []
@@ -277,6 +292,9 @@ def main() -> None:
                 stats = run_load(port, token, server.pid, mode, rate, args.seconds, batch, conns,
                                  bodies, prefix, args.grace)
                 stats.connections = conns  # type: ignore[attr-defined]
+                if server.poll() is not None or stats.server_died:
+                    raise SystemExit(f"the server stopped during the {mode} {rate}/s run "
+                                     f"(exit {server.returncode}); nothing recorded")
                 runs.append(stats)
                 print(f"{mode:6} {rate:5}/s: {stats.acked:,} acked of {stats.sent_scans:,} sent "
                       f"({stats.unsent_scans:,} unsent) in {stats.wall:.1f} s = "
@@ -285,7 +303,8 @@ def main() -> None:
                       f"{stats.pct(stats.latency, 100):.1f} ms (service p50 "
                       f"{stats.pct(stats.service, 50):.1f} p99 {stats.pct(stats.service, 99):.1f}"
                       f"); errors {stats.errors}; verdicts {stats.verdicts}; client CPU "
-                      f"{stats.client_cpu:.2f}, server CPU {stats.server_cpu:.2f} cores",
+                      f"{stats.client_cpu:.2f}, server CPU {stats.server_cpu:.2f}, other "
+                      f"{stats.other_cpu:.2f} cores",
                       flush=True)
                 time.sleep(2)
     finally:
@@ -315,7 +334,7 @@ def main() -> None:
             f"{s.pct(s.latency, 50):.1f} | **{s.pct(s.latency, 99):.1f}** | "
             f"{s.pct(s.latency, 100):.0f} | {s.pct(s.service, 50):.1f} / "
             f"{s.pct(s.service, 99):.1f} | {s.acked:,} | {s.unsent_scans:,} | {errors:,} | "
-            f"{check} | {s.client_cpu:.2f} / {s.server_cpu:.2f} |")
+            f"{check} | {s.client_cpu:.2f} / {s.server_cpu:.2f} / {s.other_cpu:.2f} |")
     for r in rows:
         print(r)
     if not args.no_record:
@@ -330,11 +349,11 @@ def record(rows: list[str]) -> None:
             "Goal: verdict p99 < 20 ms at 1,000 scans/s. Open-loop load from one client process "
             "on the same machine\n(threads, keep-alive `http.client`); latency per scan from the "
             "moment its request was due to its\nverdict; service = send → answer. Batches carry "
-            "100 scans (their latency is the request's). CPU =\naverage cores busy, client / "
-            "server process.\n\n"
+            "100 scans (their latency is the request's). CPU =\naverage cores busy: client "
+            "process / server process / all other processes (contention).\n\n"
             "| date | machine | database | demo | served as | mode | offered scans/s | achieved "
             "scans/s | p50 ms | p99 ms | max ms | service p50 / p99 ms | acked | unsent | errors "
-            "| stored check | CPU client / server |\n"
+            "| stored check | CPU client / server / other |\n"
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
             "| --- | --- | --- |\n")
     lines = text_.rstrip("\n").splitlines()

@@ -131,7 +131,7 @@ def cmd_import(args: argparse.Namespace) -> None:
 
     from tqdm import tqdm
 
-    from placecode.ingest.feeds import FEEDS, FeedError, import_file
+    from placecode.ingest.feeds import FEEDS, FeedError, check_columns, import_file, read_file
 
     if args.kind not in FEEDS:
         raise CliError(f"unknown feed {args.kind!r}; feeds: {', '.join(FEEDS)}")
@@ -139,9 +139,11 @@ def cmd_import(args: argparse.Namespace) -> None:
     engine = _engine(settings)
     path = Path(args.path)
     try:
-        with tqdm(unit=" rows", unit_scale=True, desc=args.kind, disable=args.quiet,
-                  file=sys.stderr) as bar:
-            report = import_file(engine, args.kind, path, secret=settings.secret_key,
+        frame = read_file(path)
+        check_columns(args.kind, frame)
+        with tqdm(total=len(frame), unit=" rows", unit_scale=True, desc=args.kind,
+                  disable=args.quiet, file=sys.stderr) as bar:
+            report = import_file(engine, args.kind, path, frame, secret=settings.secret_key,
                                  now=city_now(settings.timezone), timezone=settings.timezone,
                                  progress=bar.update)
     except FeedError as exc:

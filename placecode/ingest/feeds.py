@@ -250,16 +250,11 @@ def person_ids(conn: Connection, keys: np.ndarray) -> np.ndarray:
     return pd.Series(keys).map(found).to_numpy(np.int64)
 
 
-def import_rows(engine: Engine, kind: str, rows: list[dict] | pd.DataFrame, *, secret: str,
-                now, timezone: str = "Asia/Shanghai", first_line: int = 2,
-                progress: Callable[[int], None] | None = None) -> ImportReport:
-    """Validate and load rows of one feed; `first_line` numbers the first row in messages (2 in a
-    CSV file with a header line, 1 for the items of an API request)."""
+def check_columns(kind: str, frame: pd.DataFrame) -> Feed:
+    """The feed for `kind`, if the frame's header fits it; else why not, naming the columns."""
     feed = FEEDS.get(kind)
     if feed is None:
         raise FeedError(f"unknown feed {kind!r}; feeds: {', '.join(FEEDS)}")
-    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
-    frame = frame.fillna("").astype(str) if not frame.empty else frame
     missing = [c.name for c in feed.columns if c.required and c.name not in frame.columns]
     if missing and len(frame):
         raise FeedError(f"{kind}: required column(s) missing: {', '.join(missing)} "
@@ -268,6 +263,17 @@ def import_rows(engine: Engine, kind: str, rows: list[dict] | pd.DataFrame, *, s
     if unknown:
         raise FeedError(f"{kind}: unknown column(s) {', '.join(unknown)}; expected "
                         f"{', '.join(c.name for c in feed.columns)}")
+    return feed
+
+
+def import_rows(engine: Engine, kind: str, rows: list[dict] | pd.DataFrame, *, secret: str,
+                now, timezone: str = "Asia/Shanghai", first_line: int = 2,
+                progress: Callable[[int], None] | None = None) -> ImportReport:
+    """Validate and load rows of one feed; `first_line` numbers the first row in messages (2 in a
+    CSV file with a header line, 1 for the items of an API request)."""
+    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
+    frame = frame.fillna("").astype(str) if not frame.empty else frame
+    feed = check_columns(kind, frame)
     start = time.perf_counter()
     report = ImportReport(kind, rows=len(frame))
     tz, now_ts = ZoneInfo(timezone), pd.Timestamp(now)
@@ -298,9 +304,11 @@ def import_rows(engine: Engine, kind: str, rows: list[dict] | pd.DataFrame, *, s
     return report
 
 
-def import_file(engine: Engine, kind: str, path: Path, **kwargs) -> ImportReport:
-    """Import one file; rejects go to `<file>.rejects.csv` beside it (line, reason, the row)."""
-    frame = read_file(path)
+def import_file(engine: Engine, kind: str, path: Path, frame: pd.DataFrame | None = None,
+                **kwargs) -> ImportReport:
+    """Import one file (or its `frame`, already read); rejects go to `<file>.rejects.csv`
+    beside it (line, reason, the row)."""
+    frame = read_file(path) if frame is None else frame
     report = import_rows(engine, kind, frame, **kwargs)
     rejects = path.with_name(path.name + ".rejects.csv")
     if report.rejected:

@@ -23,7 +23,8 @@ from tests.conftest import SECRET, DemoDb, build_small, demo_now, free_port
 CHROMIUM = os.environ.get("PLACECODE_CHROMIUM", "/usr/bin/chromium")
 LOCAL = re.compile(r"^(https?://(127\.0\.0\.1|localhost)(:\d+)?/|data:|blob:|about:)")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-PASSWORDS = {"cmd": "commander-pass-1", "plan": "planner-pass-1", "huancui": "district-pass-1"}
+PASSWORDS = {"cmd": "commander-pass-1", "plan": "planner-pass-1", "huancui": "district-pass-1",
+             "adm": "admin-pass-1"}
 
 
 @dataclass
@@ -67,6 +68,7 @@ def server(tmp_path_factory) -> Server:
         create_user(conn, "cmd", "city_commander", PASSWORDS["cmd"])
         create_user(conn, "plan", "planner", PASSWORDS["plan"])
         create_user(conn, "huancui", "district_commander", PASSWORDS["huancui"], 371002)
+        create_user(conn, "adm", "admin", PASSWORDS["adm"])
     url, proc, log = start_server(instance, db.url)
     yield Server(url, db)
     stop_server(proc, log)
