@@ -8,7 +8,7 @@ BIN     := $(VENV)/bin
 
 run: system-deps-run install assets
 	$(BIN)/placecode demo --preset $(PRESET) --if-missing
-	$(BIN)/placecode serve
+	BIN=$(BIN) bash scripts/run_demo.sh
 
 test: system-deps-test install-test assets
 	$(BIN)/ruff check .
