@@ -283,6 +283,7 @@ def _demo_webhooks(conn) -> None:
 def _write_demo_people(instance: Path, persons) -> None:
     """The synthetic ID numbers, so that the simulator and a tester can name demo persons (the
     database holds only their keyed hashes). Demo data only, private to the instance owner."""
+    instance.mkdir(parents=True, exist_ok=True)
     path = instance / DEMO_PEOPLE
     persons[["id", "id_number", "district_id", "health_code"]].rename(
         columns={"id": "person_id"}).to_parquet(path, index=False)

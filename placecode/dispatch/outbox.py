@@ -36,9 +36,19 @@ def post(url: str, payload: str, key: str, timeout: float = TIMEOUT_S) -> None:
     """One delivery attempt; raises with a short reason unless the receiver answers 2xx."""
     request = urllib.request.Request(url, data=payload.encode(), method="POST", headers={
         "Content-Type": "application/json; charset=utf-8", "Idempotency-Key": key})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (configured)
+    with _OPENER.open(request, timeout=timeout) as response:
         if not 200 <= response.status < 300:
             raise OSError(f"HTTP {response.status}")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is not a delivery: a wrong URL that lands on some login page must stay pending."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        raise urllib.error.HTTPError(req.full_url, code, f"redirect to {newurl}", headers, fp)
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 def _reason(exc: Exception) -> str:

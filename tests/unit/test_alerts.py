@@ -3,7 +3,9 @@ through an outage, and delivered after the receiver comes back."""
 
 from __future__ import annotations
 
+import socket
 import threading
+import uuid
 from datetime import timedelta
 
 import pandas as pd
@@ -47,7 +49,8 @@ def make_alerts(city_db, n: int) -> list[int]:
     ids = people[people.person_id.isin(managed)]["id_number"].tolist()[:n]
     assert len(ids) == n
     now = ingest.now()
-    results = ingest.ingest([{"scan_id": f"alert-{now:%H%M%S%f}-{i}",
+    batch = uuid.uuid4().hex[:12]  # the clock has whole seconds: make scan ids unique per call
+    results = ingest.ingest([{"scan_id": f"alert-{batch}-{i}",
                               "venue_code": "371002S000001", "person": who,
                               "ts": now.isoformat() + "+08:00"} for i, who in enumerate(ids)])
     assert all(r["verdict"] == "red" for r in results), results
@@ -86,7 +89,11 @@ def test_alerts_reach_hq_and_community_exactly_once(city_db, receiver):
 
 def test_receiver_outage_keeps_alerts_until_it_is_back(city_db):
     engine = city_db.engine
-    port = free_port()  # nothing listens here yet: the receiver is down
+    # the receiver is down: its port is held (bound, not listening), so connections are refused
+    # and no other process can take it meanwhile
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    port = held.getsockname()[1]
     point_webhooks_at(engine, port)
     alert_ids = make_alerts(city_db, 2)
     base = Ingestor(engine, SECRET, "Asia/Shanghai", 28).now()
@@ -99,6 +106,7 @@ def test_receiver_outage_keeps_alerts_until_it_is_back(city_db):
                             .where(t.outbox.c.alert_id.in_(alert_ids))).all()
     assert len(rows) == 4 and all(r.state == "pending" and r.attempts >= 5 for r in rows)
     assert all("refused" in r.last_error.lower() for r in rows)
+    held.close()
     server = Receiver("127.0.0.1", port)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -113,3 +121,35 @@ def test_receiver_outage_keeps_alerts_until_it_is_back(city_db):
 
 def test_backoff_grows_and_is_capped():
     assert [backoff(n).seconds for n in (1, 2, 3, 4, 10, 50)] == [1, 2, 4, 8, 60, 60]
+
+
+def test_a_redirect_is_not_a_delivery(city_db):
+    """A webhook URL that redirects (e.g. to a login page) stays pending with the reason."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Redirect(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.send_response(302)
+            self.send_header("Location", "/login")
+            self.end_headers()
+
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *_):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        point_webhooks_at(city_db.engine, server.server_address[1])
+        alert_ids = make_alerts(city_db, 1)
+        deliver_due(city_db.engine, Ingestor(city_db.engine, SECRET, "Asia/Shanghai", 28).now)
+        with city_db.engine.connect() as conn:
+            rows = conn.execute(select(t.outbox.c.state, t.outbox.c.last_error)
+                                .where(t.outbox.c.alert_id.in_(alert_ids))).all()
+        assert rows and all(r.state == "pending" and "HTTP 302" in r.last_error for r in rows)
+    finally:
+        server.shutdown()
+        server.server_close()
