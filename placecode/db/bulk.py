@@ -86,7 +86,9 @@ def restore_checks(conn: Connection, table: Table) -> None:
         index.create(conn, checkfirst=True)
     if conn.dialect.name == "postgresql":
         for fk in table.foreign_key_constraints:
-            conn.execute(AddConstraint(fk))
+            # isolate_from_table=False: else SQLAlchemy drops the key from every later
+            # CREATE TABLE of this metadata in the process (a SQLite city would lose its FKs)
+            conn.execute(AddConstraint(fk, isolate_from_table=False))
 
 
 def sqlite_foreign_keys(conn: Connection, on: bool) -> None:
