@@ -127,23 +127,22 @@ def build_small(url: str, instance: Path, now: np.datetime64, seed: int = 7) -> 
     return DemoDb(engine.dialect.name, url, engine, instance, now, report)
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def demo_db(request, tmp_path_factory) -> DemoDb:
-    """The `small` demo city on each backend, built once per session (read-only for tests)."""
-    instance = tmp_path_factory.mktemp(f"demo-{request.param}")
+def _small_city(request, tmp_path_factory, name: str) -> DemoDb:
+    instance = tmp_path_factory.mktemp(f"{name}-{request.param}")
     if request.param == "sqlite":
-        url = f"sqlite:///{instance / 'demo.db'}"
+        url = f"sqlite:///{instance / f'{name}.db'}"
     else:
         url = request.getfixturevalue("pg_server").create_database()
     return build_small(url, instance, demo_now())
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def demo_db(request, tmp_path_factory) -> DemoDb:
+    """The `small` demo city on each backend, built once per session (read-only for tests)."""
+    return _small_city(request, tmp_path_factory, "demo")
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def city_db(request, tmp_path_factory) -> DemoDb:
     """A `small` city on each backend that this test module may change (built per module)."""
-    instance = tmp_path_factory.mktemp(f"city-{request.param}")
-    if request.param == "sqlite":
-        url = f"sqlite:///{instance / 'city.db'}"
-    else:
-        url = request.getfixturevalue("pg_server").create_database()
-    return build_small(url, instance, demo_now())
+    return _small_city(request, tmp_path_factory, "city")
