@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, Table
@@ -12,17 +13,21 @@ def _insert(conn: Connection, table: Table):
     return (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(table)
 
 
+@functools.cache
+def _increment_statement(dialect: str, table: Table, keys: tuple[str, ...],
+                         counters: tuple[str, ...]):
+    """Built once per shape: constructing the statement costs more than running it."""
+    stmt = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={c: table.c[c] + stmt.excluded[c] for c in counters})
+
+
 def increment(conn: Connection, table: Table, keys: Sequence[str], rows: list[dict]) -> None:
     """Add the rows' counters to the rows with the same key, creating missing ones (rollups)."""
     if not rows:
         return
-    stmt = _insert(conn, table)
-    counters = [c for c in rows[0] if c not in keys]
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={c: table.c[c] + stmt.excluded[c] for c in counters},
-    )
-    conn.execute(stmt, rows)
+    counters = tuple(c for c in rows[0] if c not in keys)
+    conn.execute(_increment_statement(conn.dialect.name, table, tuple(keys), counters), rows)
 
 
 def insert_new(conn: Connection, table: Table, keys: Sequence[str], rows: list[dict]) -> None:
