@@ -291,6 +291,9 @@ def main() -> None:
                         help="PostgreSQL data directory: its server's CPU is reported apart")
     parser.add_argument("--quiet-wait", type=float, default=180,
                         help="before each run, wait up to this long for the machine to be idle")
+    parser.add_argument("--max-other", type=float, default=0.3,
+                        help="a run during which other processes used more cores is repeated")
+    parser.add_argument("--retries", type=int, default=2)
     parser.add_argument("--note", default="", help="appended to the configuration column")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
@@ -319,7 +322,8 @@ def main() -> None:
         if args.pg_data else None
     tag = f"bi{int(time.time())}"
     rng = random.Random(7)
-    runs: list[RunStats] = []
+    runs: list[RunStats] = []  # one per mode and rate: the attempt recorded
+    checked: list[RunStats] = []  # every attempt (all are checked against the database)
     try:
         wait_healthy(port, server)
         # warm-up: caches, connections, the first import of every module (not recorded)
@@ -329,17 +333,26 @@ def main() -> None:
             batch = 1 if mode == "single" else args.batch
             conns = args.connections if mode == "single" else args.batch_connections
             for rate in (args.batch_rates or args.rates) if mode == "batch" else args.rates:
-                prefix = f"{tag}-{mode}-{rate}-"
                 count = int(rate * args.seconds / batch)
-                bodies = make_bodies(prefix, count, batch, people, venues, rng)
-                idle = wait_quiet(args.quiet_wait)
-                stats = run_load(port, token, server.pid, mode, rate, args.seconds, batch, conns,
-                                 bodies, prefix, args.grace, db_pid)
-                stats.idle_before = idle
-                stats.connections = conns  # type: ignore[attr-defined]
-                if server.poll() is not None or stats.server_died:
-                    raise SystemExit(f"the server stopped during the {mode} {rate}/s run "
-                                     f"(exit {server.returncode}); nothing recorded")
+                attempts = []
+                for attempt in range(1 + args.retries):
+                    prefix = f"{tag}-{mode}-{rate}-{attempt}-"
+                    bodies = make_bodies(prefix, count, batch, people, venues, rng)
+                    idle = wait_quiet(args.quiet_wait)
+                    stats = run_load(port, token, server.pid, mode, rate, args.seconds, batch,
+                                     conns, bodies, prefix, args.grace, db_pid)
+                    stats.idle_before = idle
+                    stats.connections = conns  # type: ignore[attr-defined]
+                    if server.poll() is not None or stats.server_died:
+                        raise SystemExit(f"the server stopped during the {mode} {rate}/s run "
+                                         f"(exit {server.returncode}); nothing recorded")
+                    attempts.append(stats)
+                    checked.append(stats)
+                    if stats.other_cpu <= args.max_other:
+                        break
+                    print(f"  (other processes used {stats.other_cpu:.2f} cores: contention; "
+                          "running it again)", flush=True)
+                stats = min(attempts, key=lambda s: s.other_cpu)  # the least disturbed attempt
                 runs.append(stats)
                 print(f"{mode:6} {rate:5}/s: {stats.acked:,} acked of {stats.sent_scans:,} sent "
                       f"({stats.unsent_scans:,} unsent) in {stats.wall:.1f} s = "
@@ -362,13 +375,16 @@ def main() -> None:
         log.close()
 
     rows = []
-    for s in runs:
+    verified = {}
+    for s in checked:
         count, distinct, stored = stored_counts(engine, s.prefix)
         lost = len(s.acked_ids - stored)
         extra = len(stored - s.acked_ids)  # stored but not acknowledged (e.g. a timed-out answer)
-        check = (f"stored {count:,}, lost {lost}, dup {count - distinct}"
-                 + (f", unacked stored {extra}" if extra else ""))
-        print(f"{s.mode} {s.rate}: acked {s.acked:,}; {check}")
+        verified[s.prefix] = (f"stored {count:,}, lost {lost}, dup {count - distinct}"
+                              + (f", unacked stored {extra}" if extra else ""))
+        print(f"{s.mode} {s.rate} ({s.prefix}): acked {s.acked:,}; {verified[s.prefix]}")
+    for s in runs:
+        check = verified[s.prefix]
         errors = sum(s.errors.values())
         cfg = (f"werkzeug threaded, 1 process, {s.connections} keep-alive conns"  # type: ignore
                + (f"; {args.note}" if args.note else ""))

@@ -49,14 +49,15 @@ def columns(lang: str) -> list[dict]:
          "style": {"color": "#ffc06b"}}]}
     return [
         {"field": "time", "headerName": t("col_time", lang), "width": 150},
-        {"field": "venue", "headerName": t("col_venue", lang), "flex": 2},
+        {"field": "venue", "headerName": t("col_venue", lang), "flex": 1.5},
         {"field": "code", "headerName": t("col_code", lang), "width": 170},
         {"field": "district", "headerName": t("col_district", lang), "width": 120},
         {"field": "reason", "headerName": t("col_reason", lang), "flex": 2},
         {"field": "person", "headerName": t("col_person", lang), "width": 150},
-        {"field": "hq", "headerName": t("col_hq", lang), "flex": 1, "cellStyle": state_style},
-        {"field": "community", "headerName": t("col_community", lang), "flex": 1,
-         "cellStyle": state_style},
+        {"field": "hq", "headerName": t("col_hq", lang), "flex": 2, "cellStyle": state_style,
+         "wrapText": True, "autoHeight": True},
+        {"field": "community", "headerName": t("col_community", lang), "flex": 2,
+         "cellStyle": state_style, "wrapText": True, "autoHeight": True},
     ]
 
 
