@@ -90,8 +90,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
         worker.start()
     print(f"placecode serving http://{settings.host}:{settings.port}/  (Ctrl-C stops)", flush=True)
     try:
-        create_app(settings).run(host=settings.host, port=settings.port, debug=False,
-                                 threaded=True)
+        if args.workers > 1:
+            from placecode.serving import serve_gunicorn
+
+            serve_gunicorn(lambda: create_app(settings).server, settings.host, settings.port,
+                           args.workers)
+        else:
+            create_app(settings).run(host=settings.host, port=settings.port, debug=False,
+                                     threaded=True)
     finally:
         if worker:
             worker.stop()
@@ -277,6 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("serve", cmd_serve, "serve the web app (and deliver alert pushes)")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
+    p.add_argument("--workers", type=int, default=1,
+                   help="server processes: 1 = Flask's threaded server; more = gunicorn (one per "
+                        "core is a good start)")
     p.add_argument("--no-worker", action="store_true",
                    help="do not deliver the outbox here (another process runs `deliver`)")
 
