@@ -6,6 +6,7 @@ guessed ID number (18-digit IDs are guessable; an unkeyed hash would not protect
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 KEY_CHARS = 32  # 128 bits as hex
@@ -16,12 +17,16 @@ def normalise_id(raw: str) -> str:
     return "".join(str(raw).split()).upper()
 
 
+@functools.lru_cache(maxsize=4)
+def _keyed(secret: str):
+    """The keyed hash state for one secret, built once (copying it is cheaper than rebuilding:
+    a feed hashes a million IDs)."""
+    return hashlib.blake2b(digest_size=KEY_CHARS // 2,
+                           key=hashlib.sha256(secret.encode()).digest(), person=b"placecode-pk")
+
+
 def person_key(raw_id: str, secret: str) -> str:
     """The `person_key` for an ID number or app token under this instance's secret."""
-    mac = hashlib.blake2b(
-        normalise_id(raw_id).encode(),
-        digest_size=KEY_CHARS // 2,
-        key=hashlib.sha256(secret.encode()).digest(),
-        person=b"placecode-pk",
-    )
+    mac = _keyed(secret).copy()
+    mac.update(normalise_id(raw_id).encode())
     return mac.hexdigest()

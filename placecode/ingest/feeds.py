@@ -18,13 +18,25 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, Table, func, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    String,
+    Table,
+    bindparam,
+    func,
+    select,
+    update,
+)
 
 from placecode.db import schema as t
+from placecode.db.bulk import bulk_insert
+from placecode.db.fast import raw_rows, temp_values
 from placecode.db.upsert import increment, upsert_columns
 from placecode.pseudonym import person_key
 from placecode.rules.evaluate import NO_VENUE, Context, Facts, verdicts
-from placecode.rules.status import reevaluate_persons
+from placecode.rules.status import needing_evaluation, reevaluate_persons
 from placecode.rules.store import load_rules
 
 CHUNK = 100_000
@@ -241,12 +253,17 @@ def _lookup(conn: Connection, key, value, wanted: list) -> dict:
 
 def person_ids(conn: Connection, keys: np.ndarray) -> np.ndarray:
     """persons.id for each person_key, adding the persons not known yet (pseudonymous)."""
-    unique = sorted(set(keys.tolist()))
-    found = _lookup(conn, t.persons.c.person_key, t.persons.c.id, unique)
-    new = [k for k in unique if k not in found]
-    if new:
-        conn.execute(insert(t.persons), [{"person_key": k, "health_code": "green"} for k in new])
-        found.update(_lookup(conn, t.persons.c.person_key, t.persons.c.id, new))
+    p = t.persons
+    unique = np.unique(np.asarray(keys, dtype=str))
+    with temp_values(conn, "tmp_person_keys", unique, String(32)) as tmp:
+        found = dict(raw_rows(conn, select(p.c.person_key, p.c.id)
+                              .join(tmp, tmp.c.v == p.c.person_key)))
+        new = [k for k in unique.tolist() if k not in found]
+        if new:
+            bulk_insert(conn, p, {"person_key": np.array(new),
+                                  "health_code": np.full(len(new), "green")})
+            found = dict(raw_rows(conn, select(p.c.person_key, p.c.id)
+                                  .join(tmp, tmp.c.v == p.c.person_key)))
     return pd.Series(keys).map(found).to_numpy(np.int64)
 
 
@@ -365,16 +382,15 @@ def _load_scans(conn, feed, v, keys, now) -> None:
                                              t.venues.c.district_id)
                                       .where(t.venues.c.id.in_(sorted(set(venue_ids.tolist())))))
                          .all(), columns=["id", "kind", "district_id"]).set_index("id")
-    status = pd.DataFrame(conn.execute(select(
-        t.persons.c.id, t.persons.c.health_code, t.person_status.c.managed,
-        t.person_status.c.key_until, t.person_status.c.monitoring_until,
-        t.person_status.c.hotel_venue_id, t.person_status.c.negative_test_at,
-        t.person_status.c.doses)
-        .select_from(t.persons.outerjoin(t.person_status,
-                                         t.person_status.c.person_id == t.persons.c.id))
-        .where(t.persons.c.id.in_(sorted(set(pids.tolist()))))).all(),
-        columns=["id", "health_code", "managed", "key_until", "monitoring_until", "hotel",
-                 "negative", "doses"]).set_index("id").reindex(pids)
+    ps = t.person_status
+    with temp_values(conn, "tmp_scan_persons", pids, BigInteger()) as tmp:
+        status = pd.DataFrame(raw_rows(conn, select(
+            t.persons.c.id, t.persons.c.health_code, ps.c.managed, ps.c.key_until,
+            ps.c.monitoring_until, ps.c.hotel_venue_id, ps.c.negative_test_at, ps.c.doses)
+            .select_from(tmp.join(t.persons, t.persons.c.id == tmp.c.v)
+                         .outerjoin(ps, ps.c.person_id == t.persons.c.id))),
+            columns=["id", "health_code", "managed", "key_until", "monitoring_until", "hotel",
+                     "negative", "doses"]).set_index("id").reindex(pids)
     ts = v["ts"].to_numpy("datetime64[s]")
     facts = Facts(
         health_code=status["health_code"].to_numpy().astype(str),
@@ -417,14 +433,49 @@ def _load_scans(conn, feed, v, keys, now) -> None:
             for row in g.to_dict("records")])
 
 
-def _fact_loader(columns: Callable[[dict, np.ndarray], dict], reevaluate: bool = True):
+def _fact_loader(columns: Callable[[dict, np.ndarray], dict], reevaluate: bool = True,
+                 refresh: Callable | None = None):
+    """A loader that upserts the feed's rows, then brings the persons' status up to date: by a
+    cheap incremental `refresh` where the feed allows one (tests, doses), else by re-evaluation."""
     def load(conn, feed, v, keys, now) -> None:
         pids = person_ids(conn, keys)
         upsert_columns(conn, feed.table, {"person_id": pids} | columns(v, pids), feed.keys,
                        feed.update)
-        if reevaluate:
-            reevaluate_persons(conn, pids, now.to_datetime64().astype("datetime64[s]"))
+        when = now.to_datetime64().astype("datetime64[s]")
+        if refresh is not None:
+            refresh(conn, v, pids)
+            reevaluate_persons(conn, needing_evaluation(conn, pids, when), when)
+        elif reevaluate:
+            reevaluate_persons(conn, pids, when)
     return load
+
+
+def _raise_status(conn: Connection, column: str, pids: np.ndarray, values: np.ndarray) -> None:
+    """person_status.<column> = the larger of the stored and the new value, per person."""
+    frame = pd.DataFrame({"pid": pids, "value": values}).dropna()
+    if frame.empty:
+        return
+    best = frame.groupby("pid")["value"].max()
+    ps = t.person_status
+    stmt = update(ps).where(ps.c.person_id == bindparam("pid"),
+                            ps.c[column].is_(None) | (ps.c[column] < bindparam("value"))) \
+        .values({column: bindparam("value")})
+    values_out = best.to_numpy()
+    if np.issubdtype(values_out.dtype, np.datetime64):
+        values_out = pd.to_datetime(values_out).to_pydatetime()
+    conn.execute(stmt, [{"pid": int(p), "value": v.item() if hasattr(v, "item") else v}
+                        for p, v in zip(best.index.to_numpy(), values_out, strict=True)])
+
+
+def _refresh_tests(conn, v, pids) -> None:
+    negative = v["result"].to_numpy() == "negative"
+    times = v["sampled_at"].to_numpy("datetime64[s]").copy()
+    times[~negative] = np.datetime64("NaT")
+    _raise_status(conn, "negative_test_at", pids, times)
+
+
+def _refresh_doses(conn, v, pids) -> None:
+    _raise_status(conn, "doses", pids, v["dose"].astype(int).to_numpy())
 
 
 def _load_health_codes(conn, feed, v, keys, now) -> None:
@@ -464,12 +515,12 @@ def _load_rosters(conn, feed, v, keys, now) -> None:
 LOADERS: dict[str, Callable] = {
     "scans": _load_scans,
     "health_codes": _load_health_codes,
-    "tests": _fact_loader(lambda v, _: {
+    "tests": _fact_loader(refresh=_refresh_tests, columns=lambda v, _: {
         "kind": v["kind"].to_numpy(), "sampled_at": _np(v["sampled_at"], "time"),
         "result": v["result"].to_numpy(),
         "site": _opt(v["site"]) if "site" in v else np.full(len(v["kind"]), None),
         "lab": _opt(v["lab"]) if "lab" in v else np.full(len(v["kind"]), None)}),
-    "vaccinations": _fact_loader(lambda v, _: {
+    "vaccinations": _fact_loader(refresh=_refresh_doses, columns=lambda v, _: {
         "dose": v["dose"].astype(int).to_numpy(),
         "vaccinated_on": _np(v["vaccinated_on"], "date")}),
     "arrivals": _fact_loader(lambda v, _: {

@@ -14,11 +14,12 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, and_, delete, func, select
+from sqlalchemy import BigInteger, Connection, Engine, and_, delete, func, select
 from tqdm import tqdm
 
 from placecode.db import schema as t
 from placecode.db.bulk import bulk_insert
+from placecode.db.fast import raw_rows, temp_values
 from placecode.rules.definitions import RuleSet
 from placecode.rules.evaluate import NO_VENUE, Context, Facts, verdicts
 from placecode.rules.store import load_rules
@@ -35,7 +36,7 @@ class Reevaluation:
 
 
 def _frame(conn: Connection, query, columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(conn.execute(query).all(), columns=columns)
+    return pd.DataFrame(raw_rows(conn, query), columns=columns)
 
 
 def _ts(series: pd.Series) -> np.ndarray:
@@ -151,8 +152,21 @@ def reevaluate_all(engine: Engine, now: np.datetime64, *, progress: bool = False
 def reevaluate_persons(conn: Connection, person_ids: Iterable[int], now: np.datetime64,
                        rules: RuleSet | None = None) -> None:
     """Recompute the status of the persons a feed just touched (in the feed's transaction)."""
-    ids = sorted({int(i) for i in person_ids})
+    ids = np.unique(np.fromiter(person_ids, dtype=np.int64))
+    if len(ids) == 0:
+        return
     rules = rules or load_rules(conn)
-    for i in range(0, len(ids), 900):  # SQLite's bound-parameter limit, with room to spare
-        part = ids[i:i + 900]
-        write_status(conn, lambda col, part=part: col.in_(part), now, rules)
+    with temp_values(conn, "tmp_eval_ids", ids, BigInteger()) as tmp:
+        write_status(conn, lambda col: col.in_(select(tmp.c.v)), now, rules)
+
+
+def needing_evaluation(conn: Connection, person_ids: np.ndarray, now: np.datetime64
+                       ) -> np.ndarray:
+    """Of these persons, those whose stored verdict a new test or dose can change: persons with
+    no status row yet, and key persons (for whom a negative test decides)."""
+    s = t.person_status
+    with temp_values(conn, "tmp_touched_ids", person_ids, BigInteger()) as tmp:
+        rows = raw_rows(conn, select(tmp.c.v).select_from(
+            tmp.outerjoin(s, s.c.person_id == tmp.c.v))
+            .where(s.c.person_id.is_(None) | (s.c.key_until > py_datetime(now))))
+    return np.array([r[0] for r in rows], dtype=np.int64)
