@@ -378,10 +378,11 @@ def _dedupe_scans(conn: Connection, chk: _Checker, values: dict, ok: np.ndarray)
 def _load_scans(conn, feed, v, keys, now) -> None:
     pids = person_ids(conn, keys)
     venue_ids = v["venue_code"].astype(np.int64).to_numpy()
-    vinfo = pd.DataFrame(conn.execute(select(t.venues.c.id, t.venues.c.kind,
-                                             t.venues.c.district_id)
-                                      .where(t.venues.c.id.in_(sorted(set(venue_ids.tolist())))))
-                         .all(), columns=["id", "kind", "district_id"]).set_index("id")
+    with temp_values(conn, "tmp_scan_venues", venue_ids, BigInteger()) as tmp:
+        vinfo = pd.DataFrame(raw_rows(conn, select(t.venues.c.id, t.venues.c.kind,
+                                                   t.venues.c.district_id)
+                                      .join(tmp, tmp.c.v == t.venues.c.id)),
+                             columns=["id", "kind", "district_id"]).set_index("id")
     ps = t.person_status
     with temp_values(conn, "tmp_scan_persons", pids, BigInteger()) as tmp:
         status = pd.DataFrame(raw_rows(conn, select(
@@ -500,11 +501,13 @@ def _load_health_codes(conn, feed, v, keys, now) -> None:
 def _load_rosters(conn, feed, v, keys, now) -> None:
     pids = person_ids(conn, keys)
     b = t.buildings
-    homes = pd.DataFrame(conn.execute(
-        select(b.c.id, b.c.community_id, t.communities.c.district_id)
-        .join(t.communities, t.communities.c.id == b.c.community_id)
-        .where(b.c.id.in_(sorted({int(x) for x in v["building_id"]})))).all(),
-        columns=["id", "community_id", "district_id"]).set_index("id")
+    with temp_values(conn, "tmp_roster_buildings", v["building_id"].astype(np.int64),
+                     BigInteger()) as tmp:
+        homes = pd.DataFrame(raw_rows(conn, select(b.c.id, b.c.community_id,
+                                                   t.communities.c.district_id)
+                                      .join(t.communities, t.communities.c.id == b.c.community_id)
+                                      .join(tmp, tmp.c.v == b.c.id)),
+                             columns=["id", "community_id", "district_id"]).set_index("id")
     for pid, building in zip(pids.tolist(), v["building_id"].astype(int).tolist(), strict=True):
         home = homes.loc[building]
         conn.execute(update(t.persons).where(t.persons.c.id == pid).values(
