@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from bench_demo_build import machine
+from source_stamp import source_stamp
 from sqlalchemy import func, select, text
 
 from placecode.clock import city_now
@@ -136,6 +137,7 @@ def main() -> None:
     print(f"{redact(args.db)}: {meta.get('preset')} demo, {len(venues):,} venues, "
           f"{len(people):,} people", flush=True)
     rows, profiles = [], []
+    stamp = source_stamp()  # the source this process imported (it may change meanwhile)
     for kind in args.kinds:
         path = args.instance / f"bench-{tag}-{kind}.csv"
         if kind == "scans":
@@ -151,7 +153,7 @@ def main() -> None:
             print(f"{kind}: import FAILED: {type(exc).__name__}: {reason}", flush=True)
             rows.append(f"| {date.today()} | {machine()} | {engine.dialect.name} | "
                         f"{meta.get('preset', '?')} | {label} | {args.rows:,} | – | – | "
-                        f"**failed**: {type(exc).__name__}: {reason} | – | – | – | – |")
+                        f"**failed**: {type(exc).__name__}: {reason} | – | – | – | – | {stamp} |")
             path.unlink()
             continue
         after = table_count(engine, kind)
@@ -173,7 +175,7 @@ def main() -> None:
             f"| {label} | {first.rows:,} | {first.new:,} | {first.seconds:.1f} | "
             f"**{first.rows_per_s:,.0f}** | {first_wall:.1f} | {again.seconds:.1f} | "
             f"**{again.rows_per_s:,.0f}** | {again.new:,}"
-            + ("" if ok else f" (table grew {final - after:,})") + " |")
+            + ("" if ok else f" (table grew {final - after:,})") + f" | {stamp} |")
         path.unlink()
         for extra in path.parent.glob(path.name + ".rejects.csv"):
             extra.unlink()
@@ -206,8 +208,8 @@ def record(rows: list[str]) -> None:
             "0 rows). s and rows/s are the importer's\nown (report.seconds: validate, "
             "pseudonymise, load, rollups or status); wall adds reading the CSV.\n\n"
             "| date | machine | database | demo | feed | rows | new | first s | first rows/s | "
-            "first wall s | again s | again rows/s | new on again |\n"
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+            "first wall s | again s | again rows/s | new on again | source |\n"
+            + "| --- " * 14 + "|\n")
     lines = text_.rstrip("\n").splitlines()
     start = lines.index(HEADING)
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))

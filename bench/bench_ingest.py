@@ -2,11 +2,12 @@
 
     python bench/bench_ingest.py --instance DIR --db URL [--rates 100 500 1000] [--seconds 20]
                                  [--modes single batch] [--batch 100] [--batch-rates ...]
-                                 [--connections 32] [--pg-data DIR]
+                                 [--connections 32] [--pg-data DIR] [--serve-args "--workers 2"]
 
 DIR and URL must hold a built demo city (`placecode demo`; DIR has demo-people.parquet). The script
-starts `placecode serve --no-worker` on a free port (Flask's threaded werkzeug server, one process),
-issues a device token with `placecode issue-token --kind device`, then offers scans at fixed rates
+starts `placecode serve --no-worker` on a free port (Flask's threaded werkzeug server, one process;
+with --serve-args "--workers 2", gunicorn), issues a device token with
+`placecode issue-token --kind device`, then offers scans at fixed rates
 (open loop: request k is due at k / rate seconds, whether or not earlier ones are answered) from a
 pool of threads, each with one keep-alive http.client connection. Latency is measured per scan from
 the moment its request was DUE to the moment its verdict arrived (so a late client or a queue in the
@@ -24,6 +25,8 @@ import itertools
 import json
 import os
 import random
+import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -39,6 +42,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 from bench_demo_build import machine
+from source_stamp import source_stamp
 from sqlalchemy import select, text
 
 from placecode.db import schema as t
@@ -158,7 +162,7 @@ def run_load(port: int, token: str, pid: int, mode: str, rate: int, seconds: flo
     counter = itertools.count()
     lock = threading.Lock()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    start_cpu, start_server, start_busy = time.process_time(), proc_cpu(pid), busy_cpu()
+    start_cpu, start_server, start_busy = time.process_time(), tree_cpu(pid), busy_cpu()
     start_db = tree_cpu(db_pid)
     t0 = time.perf_counter() + 0.2
     last_done = [t0]
@@ -241,7 +245,7 @@ def run_load(port: int, token: str, pid: int, mode: str, rate: int, seconds: flo
     elapsed = time.perf_counter() - t0
     stats.client_cpu = (time.process_time() - start_cpu) / elapsed
     try:
-        stats.server_cpu = (proc_cpu(pid) - start_server) / elapsed
+        stats.server_cpu = (tree_cpu(pid) - start_server) / elapsed
     except FileNotFoundError:
         stats.server_died = True
     stats.db_cpu = (tree_cpu(db_pid) - start_db) / elapsed
@@ -294,6 +298,8 @@ def main() -> None:
     parser.add_argument("--max-other", type=float, default=0.3,
                         help="a run during which other processes used more cores is repeated")
     parser.add_argument("--retries", type=int, default=2)
+    parser.add_argument("--serve-args", default="",
+                        help='extra arguments for `placecode serve`, e.g. "--workers 2"')
     parser.add_argument("--note", default="", help="appended to the configuration column")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
@@ -313,11 +319,16 @@ def main() -> None:
                              )["id_number"].to_numpy()
     print(f"{redact(args.db)}: {len(venues):,} venues, {len(people):,} people; port {port}",
           flush=True)
+    stamp = source_stamp()  # the source the server imports now (it may change meanwhile)
     log = open(args.instance / f"bench-serve-{port}.log", "w")  # noqa: SIM115
     # `python -m placecode.cli serve` is what the `placecode` script runs; spelled this way so a
     # colleague's `pkill -f "placecode serve"` on this shared machine does not stop it mid-run
-    server = subprocess.Popen([sys.executable, "-m", "placecode.cli", "serve", "--no-worker"],
-                              env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen([sys.executable, "-m", "placecode.cli", "serve", "--no-worker",
+                               *shlex.split(args.serve_args)], env=env, stdout=log,
+                              stderr=subprocess.STDOUT)
+    workers = re.search(r"--workers[ =](\d+)", args.serve_args)
+    served = (f"gunicorn gthread, {workers[1]} workers × 4 threads" if workers and
+              int(workers[1]) > 1 else "werkzeug threaded, 1 process")
     db_pid = int((args.pg_data / "postmaster.pid").read_text().split()[0]) \
         if args.pg_data else None
     tag = f"bi{int(time.time())}"
@@ -386,7 +397,7 @@ def main() -> None:
     for s in runs:
         check = verified[s.prefix]
         errors = sum(s.errors.values())
-        cfg = (f"werkzeug threaded, 1 process, {s.connections} keep-alive conns"  # type: ignore
+        cfg = (f"{served}, {s.connections} keep-alive conns"  # type: ignore
                + (f"; {args.note}" if args.note else ""))
         rows.append(
             f"| {date.today()} | {machine()} | {engine.dialect.name} | "
@@ -397,7 +408,7 @@ def main() -> None:
             f"{s.pct(s.latency, 100):.0f} | {s.pct(s.service, 50):.1f} / "
             f"{s.pct(s.service, 99):.1f} | {s.acked:,} | {s.unsent_scans:,} | {errors:,} | "
             f"{check} | {s.client_cpu:.2f} / {s.server_cpu:.2f} / "
-            + (f"{s.db_cpu:.2f}" if args.pg_data else "–") + f" / {s.other_cpu:.2f} |")
+            + (f"{s.db_cpu:.2f}" if args.pg_data else "–") + f" / {s.other_cpu:.2f} | {stamp} |")
     for r in rows:
         print(r)
     if not args.no_record:
@@ -411,16 +422,18 @@ def record(rows: list[str]) -> None:
             f"\n\n{HEADING}\n\n"
             "Goal: verdict p99 < 20 ms at 1,000 scans/s. Open-loop load from one client process "
             "on the same machine\n(threads, keep-alive `http.client`); latency per scan from the "
-            "moment its request was due to its\nverdict; service = send → answer. Batches carry "
-            "100 scans (their latency is the request's). CPU =\naverage cores busy: client "
-            "process / app server process / PostgreSQL server processes / all other processes "
-            "(contention:\nanother engineer's tests share this 2-core machine; each run first "
-            "waits up to 3 min for the machine\nto be idle).\n\n"
+            "moment its request was due to its\nverdict; service = send → answer. A batch (×100 "
+            "or ×10 scans in one request) gives each of its scans\nthe request's latency. CPU = "
+            "average cores busy: client process / app server process(es) / PostgreSQL\nserver "
+            "processes / all other processes (contention: another engineer's tests share this "
+            "2-core\nmachine; each run first waits up to 3 min for the machine to be idle and is "
+            "repeated when other\nprocesses took > 0.3 cores). \"source\" names the application "
+            "code the server ran.\n\n"
             "| date | machine | database | demo | served as | mode | offered scans/s | achieved "
             "scans/s | p50 ms | p99 ms | max ms | service p50 / p99 ms | acked | unsent | errors "
-            "| stored check | CPU client / app / db / other |\n"
+            "| stored check | CPU client / app / db / other | source |\n"
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
-            "| --- | --- | --- |\n")
+            "| --- | --- | --- | --- |\n")
     lines = text_.rstrip("\n").splitlines()
     start = lines.index(HEADING)
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))

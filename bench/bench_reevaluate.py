@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 from bench_demo_build import machine
+from source_stamp import source_stamp
 from sqlalchemy import text
 
 from placecode.clock import city_now
@@ -37,6 +38,7 @@ def main() -> None:
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     rows = []
+    stamp = source_stamp()  # the source this process imported (it may change meanwhile)
     for url in args.db:
         engine = get_engine(url)
         with engine.connect() as conn:
@@ -50,7 +52,7 @@ def main() -> None:
             row = (f"| {date.today()} | {machine()} | {engine.dialect.name} | "
                    f"{meta.get('preset', '?')} ({meta.get('city', '?')}) | {run} | "
                    f"{result.persons:,} | **{wall:.1f} s** | {result.persons / wall:,.0f} | "
-                   f"{flagged or 'none'} |")
+                   f"{flagged or 'none'} | {stamp} |")
             print(row, " <-", redact(url), flush=True)
             rows.append(row)
         if args.profile:
@@ -78,8 +80,8 @@ def record(rows: list[str]) -> None:
             "250,000, verdicts computed, person_status replaced chunk by\nchunk. Run 1 is the "
             "first after the build (cold pages possible).\n\n"
             "| date | machine | database | city | run | persons | time | persons/s | "
-            "not green now |\n"
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+            "not green now | source |\n"
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
     lines = text_.rstrip("\n").splitlines()
     start = lines.index(HEADING)
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
