@@ -67,5 +67,18 @@ def record(rows: list[str]) -> None:
     RESULTS.write_text("\n".join(text[: last + 1] + rows + text[last + 1:]) + "\n")
 
 
+def record_section(results: Path, heading: str, preamble: str, rows: list[str]) -> None:
+    """Append table rows to the section `heading` of RESULTS.md (notes below the table stay
+    below); a missing section is created with `preamble` (its text and table header)."""
+    text = results.read_text()
+    if heading not in text:
+        text = text.rstrip("\n") + f"\n\n{heading}\n\n{preamble}"
+    lines = text.rstrip("\n").splitlines()
+    start = lines.index(heading)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    last = max(i for i in range(start, end) if lines[i].startswith("| "))
+    results.write_text("\n".join(lines[: last + 1] + rows + lines[last + 1:]) + "\n")
+
+
 if __name__ == "__main__":
     main()

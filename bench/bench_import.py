@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from bench_demo_build import machine
+from bench_demo_build import machine, record_section
 from source_stamp import source_stamp
 from sqlalchemy import func, select, text
 
@@ -199,22 +199,14 @@ def main() -> None:
 
 
 def record(rows: list[str]) -> None:
-    text_ = RESULTS.read_text()
-    if HEADING not in text_:
-        text_ = text_.rstrip("\n") + (
-            f"\n\n{HEADING}\n\n"
+    record_section(RESULTS, HEADING, (
             "Goal: ≥ 200,000 rows/s for scans and tests on SQLite. `import_file` of a generated "
             "CSV (rows naming real\nresidents of the demo), then the same file again (must add "
             "0 rows). s and rows/s are the importer's\nown (report.seconds: validate, "
             "pseudonymise, load, rollups or status); wall adds reading the CSV.\n\n"
             "| date | machine | database | demo | feed | rows | new | first s | first rows/s | "
             "first wall s | again s | again rows/s | new on again | source |\n"
-            + "| --- " * 14 + "|\n")
-    lines = text_.rstrip("\n").splitlines()
-    start = lines.index(HEADING)
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    last = max(i for i in range(start, end) if lines[i].startswith("| "))
-    RESULTS.write_text("\n".join(lines[: last + 1] + rows + lines[last + 1:]) + "\n")
+            + "| --- " * 14 + "|\n"), rows)
 
 
 if __name__ == "__main__":

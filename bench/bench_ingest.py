@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from bench_demo_build import machine
+from bench_demo_build import machine, record_section
 from source_stamp import source_stamp
 from sqlalchemy import select, text
 
@@ -416,10 +416,7 @@ def main() -> None:
 
 
 def record(rows: list[str]) -> None:
-    text_ = RESULTS.read_text()
-    if HEADING not in text_:
-        text_ = text_.rstrip("\n") + (
-            f"\n\n{HEADING}\n\n"
+    record_section(RESULTS, HEADING, (
             "Goal: verdict p99 < 20 ms at 1,000 scans/s. Open-loop load from one client process "
             "on the same machine\n(threads, keep-alive `http.client`); latency per scan from the "
             "moment its request was due to its\nverdict; service = send → answer. A batch (×100 "
@@ -433,12 +430,7 @@ def record(rows: list[str]) -> None:
             "scans/s | p50 ms | p99 ms | max ms | service p50 / p99 ms | acked | unsent | errors "
             "| stored check | CPU client / app / db / other | source |\n"
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
-            "| --- | --- | --- | --- |\n")
-    lines = text_.rstrip("\n").splitlines()
-    start = lines.index(HEADING)
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    last = max(i for i in range(start, end) if lines[i].startswith("| "))
-    RESULTS.write_text("\n".join(lines[: last + 1] + rows + lines[last + 1:]) + "\n")
+            "| --- | --- | --- | --- |\n"), rows)
 
 
 if __name__ == "__main__":

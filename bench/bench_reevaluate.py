@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-from bench_demo_build import machine
+from bench_demo_build import machine, record_section
 from source_stamp import source_stamp
 from sqlalchemy import text
 
@@ -71,22 +71,14 @@ def main() -> None:
 
 
 def record(rows: list[str]) -> None:
-    text_ = RESULTS.read_text()
-    if HEADING not in text_:
-        text_ = text_.rstrip("\n") + (
-            f"\n\n{HEADING}\n\n"
+    record_section(RESULTS, HEADING, (
             "Goal: every person of the `city` preset (2.9M) re-evaluated in < 60 s. "
             "`reevaluate_all(engine, now)`:\nfacts per person read in id-range chunks of "
             "250,000, verdicts computed, person_status replaced chunk by\nchunk. Run 1 is the "
             "first after the build (cold pages possible).\n\n"
             "| date | machine | database | city | run | persons | time | persons/s | "
             "not green now | source |\n"
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
-    lines = text_.rstrip("\n").splitlines()
-    start = lines.index(HEADING)
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    last = max(i for i in range(start, end) if lines[i].startswith("| "))
-    RESULTS.write_text("\n".join(lines[: last + 1] + rows + lines[last + 1:]) + "\n")
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"), rows)
 
 
 if __name__ == "__main__":

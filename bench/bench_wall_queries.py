@@ -14,7 +14,7 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
-from bench_demo_build import machine
+from bench_demo_build import machine, record_section
 
 from placecode.auth.scope import Scope
 from placecode.db.engine import get_engine, redact
@@ -58,17 +58,12 @@ def main() -> None:
 
 
 def record(rows: list[str]) -> None:
-    text = RESULTS.read_text()
-    if HEADING not in text:
-        text += (f"\n{HEADING}\n\nOne refresh = city meta, district shapes, per-district metrics "
-                 "and KPIs, from rollups and\nthe flagged-person index (never raw scans). "
+    record_section(RESULTS, HEADING, (
+                 "One refresh = city meta, district shapes, per-district metrics and KPIs, "
+                 "from rollups and\nthe flagged-person index (never raw scans). "
                  "Milliseconds over repeated runs, warm.\n\n"
                  "| date | machine | database | city | scope | min ms | median ms | max ms |\n"
-                 "| --- | --- | --- | --- | --- | --- | --- | --- |\n")
-    lines = text.rstrip("\n").splitlines()
-    start = lines.index(HEADING)
-    last = max(i for i, line in enumerate(lines) if i > start and line.startswith("| "))
-    RESULTS.write_text("\n".join(lines[: last + 1] + rows + lines[last + 1:]) + "\n")
+                 "| --- | --- | --- | --- | --- | --- | --- | --- |\n"), rows)
 
 
 if __name__ == "__main__":
