@@ -201,3 +201,33 @@ def test_tokens_bad_revoked_and_wrong_kind_are_refused(api):
         revoke_token(conn, verify_token(conn, device).id, api.now)
     revoked = api.post(body, token=device)
     assert revoked.status_code == 401 and "revoked" in revoked.json["error"]["message"]
+
+
+def test_the_same_batch_sent_at_once_by_two_devices_is_stored_once(api):
+    """Two requests race with the same scan_ids: the loser's transaction is retried and answered
+    from what the winner stored; nothing is stored twice and the rollups count each scan once."""
+    import threading
+
+    from placecode.ingest.scans import Ingestor
+
+    code, vid, _ = venue(api)
+    who = person(api, GREEN)
+    batch = [scan(api, who, code) for _ in range(50)]
+    before_scans, before_rollup = count(api, t.scans), rollup(api, vid)
+    results: list = [None] * 4
+    ingestors = [Ingestor(api.db.engine, SECRET, "Asia/Shanghai", 28) for _ in results]
+    start = threading.Barrier(len(results))
+
+    def send(i: int) -> None:
+        start.wait()
+        results[i] = ingestors[i].ingest(batch)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(results))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert all(r == results[0] for r in results)
+    assert [r["verdict"] for r in results[0]] == ["green"] * 50
+    assert count(api, t.scans) == before_scans + 50
+    assert rollup(api, vid) == before_rollup + 50
