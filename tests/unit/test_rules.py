@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from placecode.db import schema as t
 from placecode.rules.definitions import RuleError, RuleSet
@@ -125,3 +125,17 @@ def test_a_change_is_a_new_audited_version_and_is_applied_to_everyone(city_db):
         yellow_reason = conn.execute(select(t.person_status.c.person_id).where(
             t.person_status.c.reasons.like("%health_code_yellow%")).limit(1)).first()
     assert stale is None and yellow_reason is None
+
+
+def test_preview_counts_residents_below_the_dose_threshold(demo_db):
+    """By hand: persons whose highest recorded dose (or none) is under 3."""
+    v = t.vaccinations
+    with demo_db.engine.connect() as conn:
+        doses = dict(conn.execute(select(v.c.person_id, func.max(v.c.dose))
+                                  .group_by(v.c.person_id)).all())
+        everyone = conn.execute(select(t.persons.c.id)).scalars().all()
+    expected = sum(1 for pid in everyone if doses.get(pid, 0) < 3)
+    rules = proposed(RuleSet.defaults(), {
+        "vaccine_doses": {"params": {"min_doses": 3, "venue_kinds": ["mall"]}}})
+    assert preview(demo_db.engine, rules, demo_db.now).per_rule["vaccine_doses"] == expected
+    assert "vaccine_doses" not in preview(demo_db.engine, RuleSet.defaults(), demo_db.now).per_rule
