@@ -10,3 +10,11 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     },
   },
 });
+
+/* Kiosk mode for wall displays (/wall?kiosk=1): no navigation chrome, the page fills the screen.
+   Kept for the whole visit, so Dash's own page changes do not bring the chrome back. */
+(function () {
+  if (new URLSearchParams(window.location.search).get("kiosk") === "1") {
+    document.documentElement.classList.add("kiosk");
+  }
+})();

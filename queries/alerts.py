@@ -24,6 +24,8 @@ class ScopeError(PermissionError):
 def _scoped(query, scope: Scope):
     if scope.aggregates_only:
         raise ScopeError("planners see aggregates only; alerts name persons")
+    if scope.role == "wall":
+        raise ScopeError("a wall display shows the wall only")
     if scope.role in CITY_ROLES:
         return query
     if scope.district_id is None:

@@ -23,7 +23,8 @@ class Scope:
     @property
     def home_district(self) -> int | None:
         """The district a district-bound role is responsible for (highlighted on the wall)."""
-        return self.district_id if self.role in ("district_commander", "duty_officer") else None
+        return (self.district_id if self.role in ("district_commander", "duty_officer", "wall")
+                else None)
 
     @property
     def may_edit_rules(self) -> bool:

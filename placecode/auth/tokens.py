@@ -62,3 +62,10 @@ def verify_token(conn: Connection, secret: str) -> Token | None:
     row = conn.execute(select(api_tokens).where(
         api_tokens.c.token_hash == digest(secret), api_tokens.c.revoked_at.is_(None))).first()
     return Token(row.id, row.kind, row.name, row.district_id) if row else None
+
+
+def load_token(conn: Connection, token_id: int) -> Token | None:
+    """The token with this id while it is active (a wall's session ends when it is revoked)."""
+    row = conn.execute(select(api_tokens).where(
+        api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))).first()
+    return Token(row.id, row.kind, row.name, row.district_id) if row else None

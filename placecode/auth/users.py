@@ -41,6 +41,15 @@ class User:
         return str(self.id)
 
 
+@dataclass(frozen=True)
+class WallUser(User):
+    """A wall display logged in by a wall token: read-only, the wall only, scoped like the token.
+    Its session id names the token, so revoking the token ends the session."""
+
+    def get_id(self) -> str:
+        return f"wall:{self.id}"
+
+
 def check_password_policy(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"password: at least {MIN_PASSWORD_LENGTH} characters")

@@ -8,7 +8,8 @@ from flask import Flask, jsonify, redirect, render_template_string, request
 from flask_login import LoginManager, current_user, login_user, logout_user
 
 from placecode.auth import audit
-from placecode.auth.users import authenticate, load_user
+from placecode.auth.tokens import load_token, verify_token
+from placecode.auth.users import WallUser, authenticate, load_user
 from placecode.clock import city_now
 from placecode.db.engine import get_engine
 from placecode.settings import Settings
@@ -49,6 +50,23 @@ LOGIN_PAGE = """<!doctype html>
 </main></body></html>"""
 
 
+WALL_REFUSED = """<!doctype html><html lang="zh"><head><meta charset="utf-8">
+<title>placecode</title><link rel="stylesheet" href="/assets/placecode.css"></head>
+<body class="login-body"><main class="login-card" id="wall-refused">
+<h1>指挥墙令牌无效或已撤销</h1><p>This wall token is unknown or revoked:
+ask the admin for a new one (placecode issue-token --kind wall).</p></main></body></html>"""
+WALL_PATHS = ("/", "/logout", "/_favicon.ico", "/_reload-hash")
+
+
+def _wall_may(path: str) -> bool:
+    """A wall session reaches the wall page, its assets and Dash's own routes, nothing else."""
+    return path in WALL_PATHS or path.startswith(("/assets/", "/_dash-"))
+
+
+def wall_user(token) -> WallUser:
+    return WallUser(token.id, f"wall-{token.id}", "wall", token.district_id)
+
+
 def _safe_next(target: str | None) -> str:
     """Only same-site relative paths; anything else goes to the wall."""
     if not target:
@@ -85,16 +103,46 @@ def init_auth(server: Flask, settings: Settings) -> None:
     @manager.user_loader
     def _load(user_id: str):
         with engine.connect() as conn:
+            if user_id.startswith("wall:"):
+                token = load_token(conn, int(user_id[5:]))
+                return wall_user(token) if token and token.kind == "wall" else None
             return load_user(conn, int(user_id))
 
     @server.before_request
     def _require_login():
         path = request.path
-        if current_user.is_authenticated or path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
+        if path == "/wall":  # the wall's documented address; the page itself lives at /
+            return redirect("/" + ("?" + request.query_string.decode()
+                                   if request.query_string else ""))
+        if path == "/" and request.args.get("token") and not current_user.is_authenticated:
+            return _wall_login()
+        if current_user.is_authenticated:
+            if current_user.role == "wall" and not _wall_may(path):
+                return (jsonify(error="a wall display shows the wall only"), 403) \
+                    if path.startswith("/api/") else redirect("/")
+            return None
+        if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
             return None
         if path.startswith("/_dash-") or path.startswith("/api/"):
             return jsonify(error="login required: open /login"), 401
         return redirect("/login?" + urlencode({"next": request.full_path.rstrip("?")}))
+
+    def _wall_login():
+        """A wall display opens /wall?token=... once (no keyboard needed); the token logs it in
+        read-only and the token leaves the address bar."""
+        now = city_now(settings.timezone)
+        with engine.begin() as conn:
+            token = verify_token(conn, request.args["token"])
+            ok = token is not None and token.kind == "wall"
+            audit.record(conn, "wall_login" if ok else "wall_login_failed",
+                         username=f"wall-{token.id}" if ok else "-",
+                         subject=f"district {token.district_id}" if ok and token.district_id
+                         else "city", detail=request.remote_addr or "", now=now)
+        if not ok:
+            return render_template_string(WALL_REFUSED), 401
+        login_user(wall_user(token))
+        rest = {k: v for k, v in request.args.items() if k != "token"}
+        return redirect("/" + ("?" + urlencode(rest) if rest else ""))
 
     @server.route("/login", methods=["GET", "POST"])
     def login():
