@@ -186,9 +186,8 @@ def _check(conn: Connection, feed: Feed, frame: pd.DataFrame, first_line: int, t
     for col in feed.columns:
         s = frame[col.name].str.strip() if col.name in frame else pd.Series("", index=frame.index)
         empty = s == ""
-        if col.required:
-            chk.fail(empty.to_numpy(), lambda _v: "missing (required)", col.name) \
-                if col.name in frame else None
+        if col.required:  # check_columns made sure the column itself is there
+            chk.fail(empty.to_numpy(), lambda _v: "missing (required)", col.name)
         present = ~empty
         if col.kind in ("text", "person"):
             long = present & (s.str.len() > col.max_len)
@@ -310,8 +309,7 @@ def import_rows(engine: Engine, kind: str, rows: list[dict] | pd.DataFrame, *, s
             good = {k: v[ok].reset_index(drop=True) for k, v in values.items()}
             report.valid += int(ok.sum() + (chk.reason == "skip").sum())  # stored already
             if ok.any():
-                keys = np.array([person_key(x, secret) for x in good["person"]]) \
-                    if "person" in good else None
+                keys = np.array([person_key(x, secret) for x in good["person"]])
                 LOADERS[feed.kind](conn, feed, good, keys, now_ts)
         if progress:
             progress(len(chunk))
@@ -403,19 +401,17 @@ def _load_scans(conn, feed, v, keys, now) -> None:
         doses=status["doses"].fillna(0).astype(int).to_numpy(),
     )
     kinds = vinfo["kind"].reindex(venue_ids).to_numpy().astype(str)
-    temp = v["temperature_c"].to_numpy(float) if "temperature_c" in v else np.full(len(ts), np.nan)
-    mask = v["mask"].map({True: 1.0, False: 0.0}).to_numpy(float) if "mask" in v \
-        else np.full(len(ts), np.nan)
+    temp = v["temperature_c"].to_numpy(float)
+    mask = v["mask"].map({True: 1.0, False: 0.0}).to_numpy(float)
     verdict, reasons, _ = verdicts(facts, Context(ts, venue_ids, kinds, temp, mask),
                                    load_rules(conn))
     upsert_columns(conn, t.scans, {
         "scan_id": v["scan_id"].to_numpy(), "venue_id": venue_ids, "person_id": pids, "ts": ts,
-        "checkout_ts": v["checkout_ts"].to_numpy("datetime64[s]") if "checkout_ts" in v
-        else np.full(len(ts), np.datetime64("NaT"), "datetime64[s]"),
+        "checkout_ts": v["checkout_ts"].to_numpy("datetime64[s]"),
         "verdict": verdict, "reasons": reasons,
         "temperature_c": np.where(np.isnan(temp), None, temp),
         "mask": np.where(np.isnan(mask), None, mask == 1.0),
-        "credential": _opt(v["credential"]) if "credential" in v else np.full(len(ts), None),
+        "credential": _opt(v["credential"]),
     }, keys=("scan_id",))
     frame = pd.DataFrame({"venue_id": venue_ids, "ts": pd.to_datetime(ts), "verdict": verdict,
                           "kind": kinds,
@@ -434,20 +430,22 @@ def _load_scans(conn, feed, v, keys, now) -> None:
             for row in g.to_dict("records")])
 
 
-def _fact_loader(columns: Callable[[dict, np.ndarray], dict], reevaluate: bool = True,
-                 refresh: Callable | None = None):
-    """A loader that upserts the feed's rows, then brings the persons' status up to date: by a
-    cheap incremental `refresh` where the feed allows one (tests, doses), else by re-evaluation."""
+def _fact_loader(columns: Callable[[dict], dict], refresh: Callable | None = None,
+                 reevaluate: str = "all"):
+    """A loader that upserts the feed's rows, runs `refresh(conn, values, person_ids)` if given,
+    then re-evaluates the touched persons: "all" of them, only those a test or dose can change
+    ("needed": after an incremental refresh), or "none" (facts no rule reads)."""
     def load(conn, feed, v, keys, now) -> None:
         pids = person_ids(conn, keys)
-        upsert_columns(conn, feed.table, {"person_id": pids} | columns(v, pids), feed.keys,
+        upsert_columns(conn, feed.table, {"person_id": pids} | columns(v), feed.keys,
                        feed.update)
-        when = now.to_datetime64().astype("datetime64[s]")
         if refresh is not None:
             refresh(conn, v, pids)
-            reevaluate_persons(conn, needing_evaluation(conn, pids, when), when)
-        elif reevaluate:
+        when = now.to_datetime64().astype("datetime64[s]")
+        if reevaluate == "all":
             reevaluate_persons(conn, pids, when)
+        elif reevaluate == "needed":
+            reevaluate_persons(conn, needing_evaluation(conn, pids, when), when)
     return load
 
 
@@ -479,23 +477,16 @@ def _refresh_doses(conn, v, pids) -> None:
     _raise_status(conn, "doses", pids, v["dose"].astype(int).to_numpy())
 
 
-def _load_health_codes(conn, feed, v, keys, now) -> None:
-    _fact_loader(lambda v, _: {"colour": v["colour"].to_numpy(),
-                               "since": _np(v["since"], "time"),
-                               "reason": v["reason"].to_numpy() if "reason" in v
-                               else np.full(len(v["colour"]), "")},
-                 reevaluate=False)(conn, feed, v, keys, now)
-    # the person's current colour is the latest one reported
-    pids = person_ids(conn, keys)
+def _set_current_colour(conn, v, pids) -> None:
+    """The person's current health code is the latest colour reported."""
     latest = pd.DataFrame({"pid": pids, "colour": v["colour"], "since": v["since"]}) \
         .sort_values("since").groupby("pid").tail(1)
     p = t.persons
-    for row in latest.itertuples():
-        conn.execute(update(p).where(
-            p.c.id == int(row.pid),
-            p.c.health_code_since.is_(None) | (p.c.health_code_since <= row.since.to_pydatetime()))
-            .values(health_code=row.colour, health_code_since=row.since.to_pydatetime()))
-    reevaluate_persons(conn, pids, now.to_datetime64().astype("datetime64[s]"))
+    stmt = update(p).where(p.c.id == bindparam("pid"), p.c.health_code_since.is_(None)
+                           | (p.c.health_code_since <= bindparam("since"))) \
+        .values(health_code=bindparam("colour"), health_code_since=bindparam("since"))
+    conn.execute(stmt, [{"pid": int(r.pid), "colour": r.colour,
+                         "since": r.since.to_pydatetime()} for r in latest.itertuples()])
 
 
 def _load_rosters(conn, feed, v, keys, now) -> None:
@@ -508,40 +499,42 @@ def _load_rosters(conn, feed, v, keys, now) -> None:
                                       .join(t.communities, t.communities.c.id == b.c.community_id)
                                       .join(tmp, tmp.c.v == b.c.id)),
                              columns=["id", "community_id", "district_id"]).set_index("id")
-    for pid, building in zip(pids.tolist(), v["building_id"].astype(int).tolist(), strict=True):
-        home = homes.loc[building]
-        conn.execute(update(t.persons).where(t.persons.c.id == pid).values(
-            building_id=building, community_id=int(home.community_id),
-            district_id=int(home.district_id)))
+    p = t.persons
+    stmt = update(p).where(p.c.id == bindparam("pid")).values(
+        building_id=bindparam("building"), community_id=bindparam("community"),
+        district_id=bindparam("district"))
+    buildings = v["building_id"].astype(int).tolist()
+    conn.execute(stmt, [{"pid": pid, "building": b, "community": int(homes.at[b, "community_id"]),
+                         "district": int(homes.at[b, "district_id"])}
+                        for pid, b in zip(pids.tolist(), buildings, strict=True)])
 
 
+# Every column is present in the checked values (an absent optional column is empty: "" text,
+# NaN numbers, NaT times), so the loaders need no "if the column was sent" branches.
 LOADERS: dict[str, Callable] = {
     "scans": _load_scans,
-    "health_codes": _load_health_codes,
-    "tests": _fact_loader(refresh=_refresh_tests, columns=lambda v, _: {
+    "health_codes": _fact_loader(lambda v: {
+        "colour": v["colour"].to_numpy(), "since": _np(v["since"], "time"),
+        "reason": v["reason"].to_numpy()}, refresh=_set_current_colour),
+    "tests": _fact_loader(lambda v: {
         "kind": v["kind"].to_numpy(), "sampled_at": _np(v["sampled_at"], "time"),
-        "result": v["result"].to_numpy(),
-        "site": _opt(v["site"]) if "site" in v else np.full(len(v["kind"]), None),
-        "lab": _opt(v["lab"]) if "lab" in v else np.full(len(v["kind"]), None)}),
-    "vaccinations": _fact_loader(refresh=_refresh_doses, columns=lambda v, _: {
+        "result": v["result"].to_numpy(), "site": _opt(v["site"]), "lab": _opt(v["lab"])},
+        refresh=_refresh_tests, reevaluate="needed"),
+    "vaccinations": _fact_loader(lambda v: {
         "dose": v["dose"].astype(int).to_numpy(),
-        "vaccinated_on": _np(v["vaccinated_on"], "date")}),
-    "arrivals": _fact_loader(lambda v, _: {
+        "vaccinated_on": _np(v["vaccinated_on"], "date")},
+        refresh=_refresh_doses, reevaluate="needed"),
+    "arrivals": _fact_loader(lambda v: {
         "arrived_at": _np(v["arrived_at"], "time"), "origin": v["origin"].to_numpy(),
         "key_area": v["key_area"].astype(bool).to_numpy(), "stay_kind": v["stay_kind"].to_numpy(),
-        "address": v["address"].to_numpy() if "address" in v else np.full(len(v["origin"]), ""),
-        "monitoring_days": v["monitoring_days"].fillna(0).astype(int).to_numpy()
-        if "monitoring_days" in v else np.zeros(len(v["origin"]), int)}),
-    "hotel_stays": _fact_loader(lambda v, _: {
+        "address": v["address"].to_numpy(),
+        "monitoring_days": v["monitoring_days"].fillna(0).astype(int).to_numpy()}),
+    "hotel_stays": _fact_loader(lambda v: {
         "venue_id": v["hotel_code"].astype(np.int64).to_numpy(),
-        "check_in": _np(v["check_in"], "time"),
-        "check_out": _np(v["check_out"], "time") if "check_out" in v
-        else np.full(len(v["check_in"]), np.datetime64("NaT"), "datetime64[s]")}),
+        "check_in": _np(v["check_in"], "time"), "check_out": _np(v["check_out"], "time")}),
     "rosters": _load_rosters,
-    "volunteer_passes": _fact_loader(lambda v, _: {
-        "pass_id": v["pass_id"].to_numpy(),
-        "organisation": v["organisation"].to_numpy() if "organisation" in v
-        else np.full(len(v["pass_id"]), ""),
+    "volunteer_passes": _fact_loader(lambda v: {
+        "pass_id": v["pass_id"].to_numpy(), "organisation": v["organisation"].to_numpy(),
         "issued_on": _np(v["issued_on"], "date"), "expires_on": _np(v["expires_on"], "date")},
-        reevaluate=False),
+        reevaluate="none"),
 }
