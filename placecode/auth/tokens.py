@@ -57,15 +57,17 @@ def revoke_token(conn: Connection, token_id: int, now: datetime) -> None:
         raise TokenError(f"no active token with id {token_id}")
 
 
+def _active(conn: Connection, condition) -> Token | None:
+    row = conn.execute(select(api_tokens).where(
+        condition, api_tokens.c.revoked_at.is_(None))).first()
+    return Token(row.id, row.kind, row.name, row.district_id) if row else None
+
+
 def verify_token(conn: Connection, secret: str) -> Token | None:
     """The active token with this secret, or None (unknown and revoked look the same)."""
-    row = conn.execute(select(api_tokens).where(
-        api_tokens.c.token_hash == digest(secret), api_tokens.c.revoked_at.is_(None))).first()
-    return Token(row.id, row.kind, row.name, row.district_id) if row else None
+    return _active(conn, api_tokens.c.token_hash == digest(secret))
 
 
 def load_token(conn: Connection, token_id: int) -> Token | None:
     """The token with this id while it is active (a wall's session ends when it is revoked)."""
-    row = conn.execute(select(api_tokens).where(
-        api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))).first()
-    return Token(row.id, row.kind, row.name, row.district_id) if row else None
+    return _active(conn, api_tokens.c.id == token_id)

@@ -14,10 +14,9 @@ from placecode.db import schema as t
 from placecode.rules.definitions import reason_objects
 
 
-def receivers(conn: Connection, district_id: int, community_id: int | None
+def receivers(hooks: list, district_id: int, community_id: int | None
               ) -> list[tuple[str, str]]:
     """[(receiver, url)] for one alert: the area's own webhook, else the level's default."""
-    hooks = conn.execute(select(t.webhooks).where(t.webhooks.c.active.is_(True))).all()
     out = []
     for level, area in (("district", district_id), ("community", community_id)):
         if area is None:
@@ -39,6 +38,7 @@ def raise_alerts(conn: Connection, alerting: list[tuple[dict, Any]], vinfo: dict
     venues = {row.id: row for row in conn.execute(
         select(v.c.id, v.c.code, v.c.name, v.c.kind, v.c.district_id)
         .where(v.c.id.in_({r["venue_id"] for r, _ in alerting})))}
+    hooks = conn.execute(select(t.webhooks).where(t.webhooks.c.active.is_(True))).all()
     alert_ids = []
     for scan, person in alerting:
         district = vinfo[scan["venue_id"]][1]
@@ -56,7 +56,7 @@ def raise_alerts(conn: Connection, alerting: list[tuple[dict, Any]], vinfo: dict
             "person_key": person.person_key, "home_community_id": person.community_id,
         }
         rows = []
-        for receiver, url in receivers(conn, district, person.community_id):
+        for receiver, url in receivers(hooks, district, person.community_id):
             key = f"alert-{alert_id}-{receiver}"
             rows.append({"alert_id": alert_id, "receiver": receiver, "url": url,
                          "idempotency_key": key,

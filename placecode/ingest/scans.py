@@ -22,6 +22,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from placecode.clock import city_now
 from placecode.db import schema as t
 from placecode.db.upsert import increment
 from placecode.dispatch.alerts import raise_alerts
@@ -146,7 +147,7 @@ class Ingestor:
 
     def __init__(self, engine: Engine, secret: str, timezone: str, retention_days: int):
         self.engine, self.secret = engine, secret
-        self.tz = ZoneInfo(timezone)
+        self.timezone, self.tz = timezone, ZoneInfo(timezone)
         self.retention_days = retention_days
         self.rules = RuleCache(engine)
         self._venues: dict[str, tuple[int, str, int]] = {}
@@ -154,7 +155,7 @@ class Ingestor:
         self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
 
     def now(self) -> datetime:
-        return datetime.now(self.tz).replace(tzinfo=None, microsecond=0)
+        return city_now(self.timezone)
 
     def ingest(self, items: list[Any], now: datetime | None = None) -> list[dict]:
         """One result per item, in order: a verdict, or an error naming the field."""

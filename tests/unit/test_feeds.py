@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
+from placecode.clock import city_now
 from placecode.db import schema as t
 from placecode.ingest.feeds import FEEDS, FeedError, import_file, import_rows
 from placecode.ingest.scans import Ingestor
@@ -23,7 +24,7 @@ ORDER = ["rosters", "vaccinations", "tests", "health_codes", "arrivals", "hotel_
 
 
 def now() -> datetime:
-    return Ingestor.now(type("_", (), {"tz": __import__("zoneinfo").ZoneInfo(TZ)})())
+    return city_now(TZ)
 
 
 def rows(engine, table) -> int:
