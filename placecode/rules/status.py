@@ -8,6 +8,7 @@ scans keep flowing meanwhile; a person's row is always either the old or the new
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -122,8 +123,6 @@ def write_status(conn: Connection, where: Callable, now: np.datetime64, rules: R
 def reevaluate_all(engine: Engine, now: np.datetime64, *, progress: bool = False,
                    on_progress: Callable[[int, int], None] | None = None) -> Reevaluation:
     """Recompute every person's status under the rules in force, chunk by chunk."""
-    import time
-
     start = time.perf_counter()
     with engine.connect() as conn:
         rules = load_rules(conn)
