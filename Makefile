@@ -27,11 +27,12 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-# Browser files (bootstrap css, the Noto Sans SC web font) are vendored from npm packages at install
-# time into assets/vendor/, which the app serves itself; nothing is fetched at run time.
+# Browser files (bootstrap css, the Noto Sans SC web font from npm; deck.gl from the pydeck wheel)
+# are vendored at install time into assets/vendor/, which the app serves itself; nothing is fetched
+# at run time.
 assets: assets/vendor/.vendored
-assets/vendor/.vendored: scripts/vendor_assets.sh
-	bash scripts/vendor_assets.sh assets/vendor
+assets/vendor/.vendored: scripts/vendor_assets.sh $(VENV)/.installed
+	bash scripts/vendor_assets.sh assets/vendor $(BIN)/python
 	touch $@
 
 # Debian packages (apt-get, only what is missing): see scripts/system_deps.sh.

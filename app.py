@@ -11,6 +11,7 @@ import flask
 from dash import Input, Output, dcc, html
 
 from components.i18n import t
+from pages.wall.data import wall_data
 from placecode.auth.web import LANG_COOKIE, init_auth
 from placecode.ingest.api import init_api
 from placecode.settings import LANGS, Settings
@@ -66,7 +67,9 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         use_pages=True,
         pages_folder=str(ROOT / "pages"),
         assets_folder=str(ROOT / "assets"),
-        assets_ignore=r"vendor/.*",
+        # Dash auto-includes every asset whose *file name* this does not match: only our own
+        # three; vendored files are linked where needed (deck.gl only on the wall, lazily).
+        assets_ignore=r"^(?!(placecode\.css|shell\.js|wall_map\.js)$)",
         external_stylesheets=STYLESHEETS,
         serve_locally=True,
         title="placecode",
@@ -76,6 +79,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     app.server.config[SETTINGS_KEY] = settings
     init_auth(app.server, settings)
     init_api(app.server, settings)
+    app.server.register_blueprint(wall_data)
     app.index_string = app.index_string.replace("<html>", '<html data-bs-theme="dark">')
     app.layout = lambda: shell(settings)
     return app

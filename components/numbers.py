@@ -10,6 +10,7 @@ import numpy as np
 PALETTES = {
     "scans":   ["#17324d", "#1f5a84", "#2f86b8", "#63b5de", "#b8e4f7"],
     "flagged": ["#3a2226", "#6e2b31", "#a83a3b", "#e0623f", "#ffc06b"],
+    "alerts":  ["#2a2340", "#47337a", "#7446b0", "#b45cd6", "#f29bf0"],
 }
 SUPPRESSED_COLOUR = "#3d4450"
 

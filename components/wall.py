@@ -1,4 +1,4 @@
-"""Building blocks of the command wall: KPI tiles, legend, district ranking."""
+"""Building blocks of the command wall: KPI tiles, legend, district ranking, incident ticker."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import dash_bootstrap_components as dbc
-from dash import html
+import plotly.graph_objects as go
+from dash import dcc, html
 
 
 @dataclass(frozen=True)
@@ -16,21 +17,23 @@ class Kpi:
     value_text: str
     note: str = ""
     tone: str = "neutral"  # neutral | alert | warn
+    change: str = ""  # e.g. "▲ 4.2%": against the same time yesterday
+    change_tone: str = "neutral"  # up | down | neutral
+    spark: go.Figure | None = None
 
 
 def build_kpi_tile(kpi: Kpi, value_id: dict | str) -> dbc.Col:
     """A big-number tile readable across a room; the number carries `value_id` for tests."""
-    return dbc.Col(
-        html.Div(
-            [
-                html.Div(kpi.label, className="kpi-label"),
-                html.Div(kpi.value_text, id=value_id, className="kpi-value"),
-                html.Div(kpi.note, className="kpi-note"),
-            ],
-            className=f"kpi-tile kpi-{kpi.tone}",
-        ),
-        md=3,
-    )
+    value = [html.Span(kpi.value_text, id=value_id, className="kpi-value")]
+    if kpi.change:
+        value.append(html.Span(kpi.change, className=f"kpi-change kpi-change-{kpi.change_tone}"))
+    body = [html.Div(kpi.label, className="kpi-label"),
+            html.Div(value, className="kpi-value-row"),
+            html.Div(kpi.note, className="kpi-note")]
+    if kpi.spark is not None:
+        body.append(dcc.Graph(figure=kpi.spark, className="kpi-spark",
+                              config={"displayModeBar": False, "staticPlot": True}))
+    return dbc.Col(html.Div(body, className=f"kpi-tile kpi-{kpi.tone}"))
 
 
 def build_kpi_row(kpis: Sequence[Kpi], id_factory) -> list[dbc.Col]:
@@ -81,3 +84,40 @@ def build_ranking(title: str, rows: Sequence[RankRow], highlight_note: str = "")
     else:
         body = html.Div(items, className="rank-list")
     return html.Div([html.Div(title, className="panel-title"), body], className="ranking")
+
+
+@dataclass(frozen=True)
+class TickerRow:
+    time_text: str
+    venue: str
+    district: str
+    reason: str
+    person: str
+    alerted: bool
+
+
+def build_ticker(title: str, rows: Sequence[TickerRow], empty_text: str,
+                 alert_text: str) -> html.Div:
+    """The latest red verdicts, newest first: time, venue, district, why, masked person."""
+    items = [
+        html.Div([
+            html.Span(r.time_text, className="tick-time"),
+            html.Span([html.Span(r.venue, className="tick-venue"),
+                       html.Span(f" · {r.district}", className="tick-district")],
+                      className="tick-where"),
+            html.Span([r.reason, html.Span(f" {r.person}", className="tick-person"),
+                       html.Span(alert_text, className="tick-alert") if r.alerted else None],
+                      className="tick-why"),
+        ], className="tick-row")
+        for r in rows
+    ] or [html.Div(empty_text, className="tick-empty")]
+    return html.Div([html.Div(title, className="panel-title"), *items], className="ticker")
+
+
+def build_kind_legend(kinds: Sequence[dict]) -> html.Div:
+    """Venue kinds and their dot colours, in one wrapped line under the map."""
+    return html.Div([
+        html.Span([html.Span(className="kind-dot", style={"background": k["colour"]}),
+                   k["label"]], className="kind-item")
+        for k in kinds
+    ], className="kind-legend")

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Vendor the browser files the app serves itself, from npm packages (no CDN at run time):
-#   bootstrap (css), @fontsource/noto-sans-sc (CJK web font, weights 400 and 700).
+#   bootstrap (css), @fontsource/noto-sans-sc (CJK web font, weights 400 and 700),
+# and deck.gl from the pydeck wheel installed in the venv (its standalone bundle; `window.deck`).
+# Usage: vendor_assets.sh DEST PYTHON
 set -euo pipefail
 dest=${1:-assets/vendor}
+python=${2:-.venv/bin/python}
+deck=$("$python" -c 'import pathlib, pydeck; print(pathlib.Path(pydeck.__file__).parent / "nbextension/static/index.js")')
+[ -s "$deck" ] || { echo "pydeck's deck.gl bundle is missing ($deck): pip install pydeck" >&2; exit 1; }
 command -v npm >/dev/null || { echo "npm is needed to vendor browser files: apt-get install npm" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -20,4 +25,7 @@ for w in 400 700; do
   done
 done
 cp "$work/package/LICENSE" "$dest/noto-sans-sc/"
+mkdir -p "$dest/deckgl"
+cp "$deck" "$dest/deckgl/deck.min.js"
+"$python" -c 'import pydeck; print("deck.gl bundle of pydeck", pydeck.__version__, "(MIT)")' > "$dest/deckgl/README"
 echo "vendored into $dest: $(du -sh "$dest" | cut -f1)"

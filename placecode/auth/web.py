@@ -59,8 +59,9 @@ WALL_PATHS = ("/", "/logout", "/_favicon.ico", "/_reload-hash")
 
 
 def _wall_may(path: str) -> bool:
-    """A wall session reaches the wall page, its assets and Dash's own routes, nothing else."""
-    return path in WALL_PATHS or path.startswith(("/assets/", "/_dash-"))
+    """A wall session reaches the wall page, its assets, its map data and Dash's own routes,
+    nothing else."""
+    return path in WALL_PATHS or path.startswith(("/assets/", "/_dash-", "/wall-data/"))
 
 
 def wall_user(token) -> WallUser:

@@ -78,8 +78,35 @@ def check_connection(engine: Engine) -> None:
 
 
 def init_db(engine: Engine) -> list[str]:
-    """Create every missing table and index; returns the names of tables that were created."""
+    """Create every missing table, column and index; returns the names of tables created."""
     check_connection(engine)
     before = set(inspect(engine).get_table_names())
     metadata.create_all(engine)
+    add_missing_columns(engine, before)
     return sorted(set(metadata.tables) - before)
+
+
+def add_missing_columns(engine: Engine, existing: set[str]) -> list[str]:
+    """Bring tables made by an earlier placecode up to the schema: add the nullable columns and
+    the indexes it lacks (a stop-gap until migrations; a NOT NULL column would need a default)."""
+    added = []
+    inspector = inspect(engine)
+    with engine.begin() as conn:
+        for name in sorted(existing & set(metadata.tables)):
+            table = metadata.tables[name]
+            have = {c["name"] for c in inspector.get_columns(name)}
+            for column in table.columns:
+                if column.name in have:
+                    continue
+                if not column.nullable:
+                    raise DatabaseError(f"table {name} lacks the NOT NULL column {column.name}: "
+                                        "rebuild it (placecode demo --replace)")
+                kind = column.type.compile(dialect=engine.dialect)
+                conn.exec_driver_sql(f"ALTER TABLE {name} ADD COLUMN {column.name} {kind}")
+                added.append(f"{name}.{column.name}")
+            indexes = {i["name"] for i in inspector.get_indexes(name)}
+            for index in table.indexes:
+                if index.name not in indexes:
+                    index.create(conn, checkfirst=True)
+                    added.append(index.name)
+    return added

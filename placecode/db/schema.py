@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.dialects import sqlite
 
@@ -150,6 +151,8 @@ scans = Table(
     Index("ux_scans_scan_id", "scan_id", unique=True),
     Index("ix_scans_venue_ts", "venue_id", "ts"),
     Index("ix_scans_person_ts", "person_id", "ts"),
+    Index("ix_scans_red_ts", "ts", sqlite_where=text("verdict = 'red'"),
+          postgresql_where=text("verdict = 'red'")),  # the wall's ticker; red rows only
 )
 
 health_codes = Table(
@@ -352,6 +355,8 @@ rollup_venue_day = Table(
     Column("scans", Integer, nullable=False, default=0),
     Column("red", Integer, nullable=False, default=0),
     Column("yellow", Integer, nullable=False, default=0),
+    Column("seq", BigInteger, comment="epoch ms of the last write: the wall asks what changed"),
+    Index("ix_rollup_venue_day_day_seq", "day", "seq"),
 )
 
 rollup_district_hour = Table(

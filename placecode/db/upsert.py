@@ -15,19 +15,24 @@ def _insert(conn: Connection, table: Table):
 
 @functools.cache
 def _increment_statement(dialect: str, table: Table, keys: tuple[str, ...],
-                         counters: tuple[str, ...]):
+                         counters: tuple[str, ...], latest: tuple[str, ...]):
     """Built once per shape: constructing the statement costs more than running it."""
     stmt = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table)
     return stmt.on_conflict_do_update(
-        index_elements=list(keys), set_={c: table.c[c] + stmt.excluded[c] for c in counters})
+        index_elements=list(keys),
+        set_={c: table.c[c] + stmt.excluded[c] for c in counters}
+        | {c: stmt.excluded[c] for c in latest})
 
 
-def increment(conn: Connection, table: Table, keys: Sequence[str], rows: list[dict]) -> None:
-    """Add the rows' counters to the rows with the same key, creating missing ones (rollups)."""
+def increment(conn: Connection, table: Table, keys: Sequence[str], rows: list[dict],
+              latest: Sequence[str] = ()) -> None:
+    """Add the rows' counters to the rows with the same key, creating missing ones (rollups);
+    the `latest` columns (a change stamp) take the new row's value instead."""
     if not rows:
         return
-    counters = tuple(c for c in rows[0] if c not in keys)
-    conn.execute(_increment_statement(conn.dialect.name, table, tuple(keys), counters), rows)
+    counters = tuple(c for c in rows[0] if c not in keys and c not in latest)
+    conn.execute(_increment_statement(conn.dialect.name, table, tuple(keys), counters,
+                                      tuple(latest)), rows)
 
 
 def insert_new(conn: Connection, table: Table, keys: Sequence[str], rows: list[dict]) -> None:

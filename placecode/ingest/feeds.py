@@ -30,6 +30,7 @@ from sqlalchemy import (
     update,
 )
 
+from placecode.clock import change_stamp
 from placecode.db import schema as t
 from placecode.db.bulk import bulk_insert
 from placecode.db.fast import raw_rows, temp_values
@@ -425,9 +426,10 @@ def _load_scans(conn, feed, v, keys, now) -> None:
                          (t.rollup_industry_district_day, ["kind", "district_id", "day"])):
         g = frame.groupby(names).agg(scans=("verdict", "size"), red=("red", "sum"),
                                      yellow=("yellow", "sum")).reset_index()
+        stamp = {"seq": change_stamp()} if table is t.rollup_venue_day else {}
         increment(conn, table, names, [
-            {k: (x.item() if hasattr(x, "item") else x) for k, x in row.items()}
-            for row in g.to_dict("records")])
+            {k: (x.item() if hasattr(x, "item") else x) for k, x in row.items()} | stamp
+            for row in g.to_dict("records")], latest=tuple(stamp))
 
 
 def _fact_loader(columns: Callable[[dict], dict], refresh: Callable | None = None,

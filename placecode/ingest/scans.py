@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from placecode.clock import city_now
+from placecode.clock import change_stamp, city_now
 from placecode.db import schema as t
 from placecode.db.upsert import increment
 from placecode.dispatch.alerts import raise_alerts
@@ -326,10 +326,11 @@ class Ingestor:
             (t.rollup_industry_district_day, ("kind", "district_id", "day"), kind_day),
         ):
             keys = sorted({k[:-1] for k in counter})  # sorted: the same lock order everywhere
+            stamp = {"seq": change_stamp()} if table is t.rollup_venue_day else {}
             increment(conn, table, names, [
                 dict(zip(names, k, strict=True))
-                | {c: int(counter[k + (c,)]) for c in ("scans", "red", "yellow")}
-                for k in keys])
+                | {c: int(counter[k + (c,)]) for c in ("scans", "red", "yellow")} | stamp
+                for k in keys], latest=tuple(stamp))
 
 
 def _same(stored: Any, sent: Any) -> bool:

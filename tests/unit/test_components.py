@@ -2,41 +2,54 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import pandas as pd
 import shapely
 
-from components.district_map import DistrictShape, build_district_map, label_colour
 from components.i18n import TEXT, t
 from components.numbers import classify, fmt_int, nice_step
+from components.venue_layer import encode_numbers, encode_positions
 from components.wall import Kpi, build_kpi_tile, build_legend
+from components.wall_map import AreaStyle, build_map_spec
 from placecode.settings import LANGS
 
 
-def square(x: float) -> shapely.Polygon:
-    return shapely.box(x, 37.0, x + 0.1, 37.1)
+def test_components_map_spec_labels_only_areas_with_room():
+    big = AreaStyle(1, "big", "1,000", "#123456", "<b>big</b>", shapely.box(0, 0, 10, 10))
+    tiny = AreaStyle(2, "tiny", "7", "#654321", "<b>tiny</b>", shapely.box(10, 0, 11, 1))
+    spec = build_map_spec(target="m", day="2026-11-23", version="v", metric="scans",
+                          venue_mode="kind", lang="en", areas=[big, tiny], sub=None, focus=None,
+                          home=2, kinds=[], text={})
+    assert spec["areas"]["1"] == {"fill": "#123456", "label": "big\n1,000", "tip": "<b>big</b>"}
+    assert spec["areas"]["2"]["label"] == ""  # still coloured and hoverable, just unlabelled
+    assert spec["home"] == 2 and spec["sub"] is None
+    json.dumps(spec)  # it travels to the browser as JSON
 
 
-def test_components_map_has_one_filled_trace_per_district():
-    shapes = [DistrictShape(i, f"d{i}", "1", "#123456", square(i), (i + 0.05, 37.05))
-              for i in range(3)]
-    shapes.append(DistrictShape(9, "islands", "2", "#654321",
-                                shapely.MultiPolygon([square(5), square(7)]), (5.05, 37.05)))
-    fig = build_district_map(shapes, highlight=1)
-    fills = [tr for tr in fig.data if tr.fill == "toself"]
-    assert [tr.meta["district_id"] for tr in fills] == [0, 1, 2, 9]
-    assert fills[1].line.width > fills[0].line.width  # the user's own district stands out
-    assert list(fills[3].x).count(None) == 2  # both islands in the one trace
-    labels = [tr for tr in fig.data if tr.mode == "text"][0]
-    assert len(labels.text) == 4 and "islands" in labels.text[3]
+def test_components_venue_positions_decode_as_the_browser_reads_them():
+    frame = pd.DataFrame({"venue_id": [3, 5, 9], "lon": [122.1, 122.2, 121.9],
+                          "lat": [37.5, 37.4, 36.9], "kind": ["bus", "shop", "mystery"]})
+    body, kinds = encode_positions(frame)
+    assert kinds == ["shop", "bus", "mystery"]  # known kinds first, in palette order
+    n = len(frame)
+    xy = np.frombuffer(body, "<f4", 2 * n)
+    assert np.allclose(xy[0::2], frame["lon"]) and np.allclose(xy[1::2], frame["lat"])
+    codes = np.frombuffer(body, np.uint8, n, offset=8 * n)
+    assert [kinds[c] for c in codes] == ["bus", "shop", "mystery"]
+    assert len(body) % 4 == 0
 
 
-def test_components_map_leaves_tiny_districts_unlabelled():
-    big = DistrictShape(1, "big", "1", "#123456", shapely.box(0, 0, 10, 10), (5, 5))
-    tiny = DistrictShape(2, "tiny", "2", "#123456", shapely.box(10, 0, 11, 1), (10.5, 0.5))
-    fig = build_district_map([big, tiny])
-    labels = [tr for tr in fig.data if tr.mode == "text"][0]
-    assert len([tr for tr in fig.data if tr.fill == "toself"]) == 2  # still drawn
-    assert [t.split("<br>")[0] for t in labels.text] == ["<b>big</b>"]
+def test_components_venue_numbers_index_into_the_layer_and_flag_unknown_venues():
+    ids = np.array([3, 5, 9])
+    numbers = pd.DataFrame({"venue_id": [9, 3, 77], "scans": [40, 2, 1], "red": [1, 0, 0],
+                            "yellow": [-1, 0, 0]})
+    body, unknown = encode_numbers(ids, numbers)
+    assert unknown == 1  # venue 77 is newer than the positions: the browser re-fetches them
+    parts = np.frombuffer(body, "<u4").reshape(4, 2)
+    assert parts[0].tolist() == [2, 0] and parts[1].tolist() == [40, 2]
+    assert np.frombuffer(body, "<i4").reshape(4, 2)[3].tolist() == [-1, 0]
 
 
 def test_components_classify_nice_breaks_and_nan():
@@ -57,7 +70,7 @@ def test_components_classify_close_values_get_different_colours():
 
 def test_components_kpi_tile_carries_the_number_and_id():
     tile = build_kpi_tile(Kpi("scans_today", "Scans today", fmt_int(1234567)), "kpi-x")
-    value = tile.children.children[1]
+    value = tile.children.children[1].children[0]
     assert value.id == "kpi-x" and value.children == "1,234,567"
 
 
@@ -71,8 +84,3 @@ def test_components_every_text_has_both_languages():
     for key, pair in TEXT.items():
         assert len(pair) == len(LANGS) and all(pair), key
     assert t("kpi_scans_today", "zh") == "今日扫码" and t("kpi_scans_today", "en") == "Scans today"
-
-
-def test_components_labels_stay_readable_on_light_and_dark_fills():
-    assert label_colour("#b8e4f7") == "#0b0f17"  # lightest class: dark text
-    assert label_colour("#17324d") == "#f2f5fa"  # darkest class: light text

@@ -29,9 +29,16 @@ def raw_counts(db, day):
         red = conn.execute(select(func.count()).select_from(t.scans)
                            .where(in_day, t.scans.c.verdict == "red")).scalar_one()
         venues = conn.execute(select(func.count()).select_from(t.venues)).scalar_one()
-        flagged = conn.execute(select(func.count()).select_from(t.persons)
-                               .where(t.persons.c.health_code != "green")).scalar_one()
-    return {"scans_today": scans, "red_today": red, "venues": venues, "flagged": flagged}
+        flagged = conn.execute(select(func.count()).select_from(t.person_status)
+                               .where(t.person_status.c.verdict != "green")).scalar_one()
+        alerts = conn.execute(select(t.alerts.c.id).where(
+            t.alerts.c.ts >= start, t.alerts.c.ts < end)).scalars().all()
+        pushes = dict(conn.execute(select(t.outbox.c.state, func.count())
+                                   .where(t.outbox.c.alert_id.in_(alerts))
+                                   .group_by(t.outbox.c.state)).all())
+    return {"scans_today": scans, "red_today": red, "venues": venues, "flagged": flagged,
+            "alerts_today": len(alerts), "push_pending": pushes.get("pending", 0),
+            "push_delivered": pushes.get("delivered", 0)}
 
 
 def test_wall_kpis_equal_direct_counts(demo_db):
@@ -73,12 +80,12 @@ def test_wall_district_shapes_are_the_real_polygons(demo_db):
 def flag(db, counts: dict[int, int]) -> None:
     """Make exactly counts[d] persons of district d flagged, everyone else green."""
     with db.engine.begin() as conn:
-        conn.execute(update(t.persons).values(health_code="green"))
+        conn.execute(update(t.person_status).values(verdict="green"))
         for district, n in counts.items():
             ids = conn.execute(select(t.persons.c.id).where(t.persons.c.district_id == district)
                                .order_by(t.persons.c.id).limit(n)).scalars().all()
-            conn.execute(update(t.persons).where(t.persons.c.id.in_(ids))
-                         .values(health_code="red"))
+            conn.execute(update(t.person_status).where(t.person_status.c.person_id.in_(ids))
+                         .values(verdict="red"))
 
 
 def test_wall_planner_cannot_recover_a_small_cell(db_url, tmp_path):
@@ -128,3 +135,85 @@ def test_wall_empty_database_has_typed_empty_shapes(db_url):
     init_db(engine)
     shapes = q.district_shapes(engine)
     assert shapes.empty and "district_id" in shapes.columns
+
+
+def test_wall_time_follows_live_scans_on_a_reused_demo():
+    clock = datetime(2026, 11, 25, 9, 30)
+    demo = {"now": "2026-11-23T17:06:00"}
+    assert q.wall_time(demo, clock, datetime(2026, 11, 23, 17))[1] is True
+    assert q.wall_time(demo, clock, datetime(2026, 11, 25, 9)) == (clock, False)
+
+
+def test_wall_hourly_series_add_up_and_compare_like_with_like(demo_db):
+    day = today(demo_db)
+    hourly = q.hourly_scans(demo_db.engine, day)
+    assert len(hourly) == 24
+    assert hourly["scans"].sum() == raw_counts(demo_db, day)["scans_today"]
+    assert hourly["scans_before"].sum() == raw_counts(demo_db, day - timedelta(days=1))[
+        "scans_today"]
+    assert q.daily_totals(demo_db.engine, day, 3)["scans"].tolist() == [
+        raw_counts(demo_db, day - timedelta(days=back))["scans_today"] for back in (2, 1, 0)]
+    fake = hourly.assign(scans_before=100)
+    assert q.same_time_before(fake, datetime(2026, 11, 23, 2, 30)) == 250  # 2 h and half of 1
+
+
+def test_wall_subdistricts_add_up_to_their_district(demo_db):
+    day = today(demo_db)
+    districts = q.district_metrics(demo_db.engine, day, COMMANDER).set_index("district_id")
+    sub = q.subdistrict_metrics(demo_db.engine, day, 371002, COMMANDER)
+    shapes = q.subdistrict_shapes(demo_db.engine, 371002)
+    assert list(sub["area_id"]) == list(shapes["area_id"]) and len(sub) > 1
+    for col in ("scans", "red", "alerts"):
+        assert sub[col].sum() == districts.loc[371002, col], col
+    assert sub["flagged"].sum() <= districts.loc[371002, "flagged"]  # homeless persons: no area
+    assert sub["residents"].sum() > 0
+
+
+@pytest.mark.parametrize("scope, district", [
+    (COMMANDER, None), (Scope("wall"), None), (Scope("district_commander", 371003), 371003),
+    (Scope("wall", 371003), 371003), (PLANNER, "none"), (Scope("duty_officer"), "none")])
+def test_wall_ticker_shows_persons_only_in_scope(demo_db, scope, district):
+    day = today(demo_db)
+    start = datetime.combine(day, datetime.min.time())
+    query = (select(func.count()).select_from(t.scans.join(t.venues))
+             .where(t.scans.c.verdict == "red", t.scans.c.ts >= start,
+                    t.scans.c.ts < start + timedelta(days=1)))
+    if district not in (None, "none"):
+        query = query.where(t.venues.c.district_id == district)
+    with demo_db.engine.connect() as conn:
+        expected = 0 if district == "none" else conn.execute(query).scalar_one()
+    shown = q.ticker(demo_db.engine, day, scope, limit=1000)
+    assert len(shown) == expected
+    if district is None:
+        assert expected > 0 and shown["district_zh"].nunique() > 1
+    elif district != "none":
+        assert expected > 0 and set(shown["district_zh"]) == {"文登区"}
+    assert shown["person"].str.startswith("••••").all()
+    assert (shown["ts"].diff().dropna() <= timedelta(0)).all()  # newest first
+
+
+def test_wall_venue_numbers_change_with_a_scan_and_hide_red_from_planners(city_db):
+    engine = city_db.engine
+    from placecode.ingest.scans import Ingestor
+    from tests.conftest import SECRET
+
+    ingest = Ingestor(engine, SECRET, "Asia/Shanghai", 28)
+    now = ingest.now()
+    before_version = q.wall_version(engine, now.date())
+    full, seq = q.venue_numbers(engine, now.date(), COMMANDER)
+    people = __import__("pandas").read_parquet(city_db.instance / "demo-people.parquet")
+    ingest.ingest([{"scan_id": f"wall-{now:%H%M%S}", "venue_code": "371002S000002",
+                    "person": people["id_number"].iloc[0], "ts": now.isoformat() + "+08:00"}])
+    assert q.wall_version(engine, now.date()) != before_version
+    changed, newest = q.venue_numbers(engine, now.date(), COMMANDER, since=seq)
+    with engine.connect() as conn:
+        venue = conn.execute(select(t.venues.c.id).where(t.venues.c.code == "371002S000002")
+                             ).scalar_one()
+        scans = conn.execute(select(t.rollup_venue_day.c.scans).where(
+            t.rollup_venue_day.c.venue_id == venue,
+            t.rollup_venue_day.c.day == now.date())).scalar_one()
+    assert changed["venue_id"].tolist() == [venue] and changed["scans"].tolist() == [scans]
+    assert newest > seq
+    planner, _ = q.venue_numbers(engine, now.date(), PLANNER)
+    assert (planner["red"] == -1).all() and (planner["yellow"] == -1).all()
+    assert planner["scans"].sum() == full["scans"].sum() + 1

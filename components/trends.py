@@ -1,0 +1,87 @@
+"""Plotly figures of the wall: the KPI sparkline and the trends panel of the kiosk rotation.
+
+Dark, large type, no toolbars: read from across a room, never clicked.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+FONT = "'Noto Sans SC', 'Noto Sans CJK SC', sans-serif"
+TEXT = "#f2f5fa"
+MUTED = "#9fb0c8"
+GRID = "#243044"
+TODAY = "#63b5de"
+BEFORE = "#6b7a90"
+RED = "#ff5a5f"
+
+
+def _frame(fig: go.Figure, title: str, size: int) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "font": {"size": size + 6, "color": TEXT}, "x": 0.01},
+        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+        font={"family": FONT, "size": size, "color": MUTED},
+        margin={"l": 70, "r": 20, "t": 60, "b": 50}, showlegend=True,
+        legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom",
+                "font": {"size": size}},
+    )
+    fig.update_xaxes(gridcolor=GRID, linecolor=GRID)
+    fig.update_yaxes(gridcolor=GRID, linecolor=GRID, rangemode="tozero", separatethousands=True)
+    return fig
+
+
+def sparkline(hourly: pd.DataFrame, upto_hour: int) -> go.Figure:
+    """Scans per hour today (bright, up to the current hour) over yesterday's (grey)."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=hourly["hour"], y=hourly["scans_before"], mode="lines",
+                             line={"color": BEFORE, "width": 2}, hoverinfo="skip"))
+    today = hourly[hourly["hour"] <= upto_hour]
+    fig.add_trace(go.Scatter(x=today["hour"], y=today["scans"], mode="lines",
+                             line={"color": TODAY, "width": 3}, fill="tozeroy",
+                             fillcolor="rgba(99,181,222,0.18)", hoverinfo="skip"))
+    fig.update_layout(margin={"l": 0, "r": 0, "t": 0, "b": 0}, showlegend=False,
+                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
+    fig.update_xaxes(visible=False, range=[0, 23])
+    fig.update_yaxes(visible=False, rangemode="tozero")
+    return fig
+
+
+def hourly_figure(hourly: pd.DataFrame, upto_hour: int, labels: dict, size: int = 20) -> go.Figure:
+    """Scans per hour, today against yesterday."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=hourly["hour"], y=hourly["scans_before"], name=labels["before"],
+                             mode="lines", line={"color": BEFORE, "width": 3, "dash": "dot"}))
+    today = hourly[hourly["hour"] <= upto_hour]
+    fig.add_trace(go.Scatter(x=today["hour"], y=today["scans"], name=labels["today"],
+                             mode="lines+markers", line={"color": TODAY, "width": 5}))
+    fig.update_xaxes(dtick=3, range=[-0.3, 23.3], ticksuffix=":00")
+    return _frame(fig, labels["title"], size)
+
+
+def daily_figure(daily: pd.DataFrame, labels: dict, size: int = 20) -> go.Figure:
+    """Scans per day (bars) and red verdicts per day (line, right axis) over two weeks."""
+    days = [d.strftime("%m-%d") for d in daily["day"]]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=days, y=daily["scans"], name=labels["scans"], marker_color=TODAY))
+    fig.add_trace(go.Scatter(x=days, y=daily["red"], name=labels["red"], yaxis="y2",
+                             mode="lines+markers", line={"color": RED, "width": 4}))
+    fig = _frame(fig, labels["title"], size)
+    fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "showgrid": False,
+                              "rangemode": "tozero", "color": RED})
+    fig.update_layout(margin={"r": 70})
+    return fig
+
+
+def industry_figure(industry: pd.DataFrame, names: dict, colours: dict, title: str,
+                    size: int = 20) -> go.Figure:
+    """Scans today per venue kind, largest on top."""
+    rows = industry.iloc[::-1]
+    fig = go.Figure(go.Bar(
+        x=rows["scans"], y=[names.get(k, k) for k in rows["kind"]], orientation="h",
+        marker_color=[colours.get(k, MUTED) for k in rows["kind"]],
+        text=[f"{v:,}" for v in rows["scans"]], textposition="outside",
+        textfont={"size": size, "color": TEXT}, cliponaxis=False))
+    fig = _frame(fig, title, size)
+    fig.update_layout(showlegend=False, margin={"l": 140, "r": 110})
+    return fig
