@@ -167,6 +167,7 @@
     const tip = W.el && W.el.querySelector(".wall-map-tip");
     if (!tip) return;
     const spec = W.spec, text = spec.text;
+    W.hover = info && info.picked ? info : null;
     if (!info || !info.picked) { tip.style.display = "none"; return; }
     let html = null;
     if (info.layer.id === "venues") {
@@ -177,9 +178,13 @@
         text.scans + " " + v.scans[i].toLocaleString() +
         (v.red[i] >= 0 ? " · " + text.red + " " + v.red[i] + " · " + text.yellow + " " +
          v.yellow[i] : "");
-      if (!card) {
+      if (!card) {  /* the name comes from the server once, then the card is redrawn */
         fetchOk("/wall-data/venue/" + i + "?day=" + spec.day).then(function (r) { return r.json(); })
-          .then(function (c) { W.cards.set(i, c); if (W.cards.size > 500) W.cards.clear(); });
+          .then(function (c) {
+            if (W.cards.size > 500) W.cards.clear();
+            W.cards.set(i, c);
+            if (W.hover && W.hover.index === i && W.hover.layer.id === "venues") tooltip(W.hover);
+          }).catch(function () {});
       }
     } else if (info.object && info.object.properties) {
       const a = (info.layer.id === "subdistricts" ? spec.sub : spec.areas) || {};
@@ -193,12 +198,13 @@
     tip.style.top = (info.y + 16) + "px";
   }
 
+  /* A click on a district zooms to it (venues on top do not get in the way); a click outside
+     the city, or on the district already shown, goes back to the whole city. */
   function clicked(info) {
-    if (info && info.layer && info.layer.id === "districts" && info.object) {
-      setFocus(info.object.properties.id);
-    } else if (W.focus !== null && (!info || !info.picked)) {
-      setFocus(null);
-    }
+    const hit = W.deck.pickObject({x: info.x, y: info.y, layerIds: ["districts"]});
+    const id = hit && hit.object ? hit.object.properties.id : null;
+    if (id !== null && id !== W.focus) setFocus(id);
+    else if (id === null && W.focus !== null) setFocus(null);
   }
 
   function setFocus(id) {
@@ -348,6 +354,12 @@
 
   window.placecodeWall = {
     render: render,
+    /* Page pixel of a lon/lat on the map (tests click districts with it). */
+    project: function (lon, lat) {
+      const xy = W.deck.getViewports()[0].project([lon, lat]);
+      const box = W.el.getBoundingClientRect();
+      return [box.left + xy[0], box.top + xy[1]];
+    },
     state: function () {
       const venues = W.deck && W.deck.props.layers.find(function (l) { return l.id === "venues"; });
       const colours = {};
@@ -356,6 +368,7 @@
       let total = 0;
       if (W.v) for (let i = 0; i < W.v.n; i++) total += W.v.scans[i];
       return {venues: venues ? venues.props.data.length : 0, venueMode: spec.venueMode,
+              home: spec.home === undefined ? null : spec.home, theme: spec.theme,
               districtColours: colours, focus: W.focus === undefined ? null : W.focus,
               subAreas: spec.sub ? Object.keys(spec.sub).length : 0,
               firstDrawMs: W.firstDrawMs, updates: W.updates, scansShown: total,

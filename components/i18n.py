@@ -87,6 +87,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "trend_daily":      ("近14天每日扫码与红码", "Scans and red verdicts per day, 14 days"),
     "trend_industry":   ("今日各类场所扫码", "Scans today by venue kind"),
     "today":            ("今日", "today"),
+    "red_verdicts":     ("红码拦截", "red verdicts"),
     "yesterday":        ("昨日", "yesterday"),
     "kpi_red_note":     ("禁止进入公共场所", "no entry to public places"),
     "kpi_venues_note":  ("含公交车、出租车", "buses and taxis included"),

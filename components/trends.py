@@ -32,11 +32,11 @@ def _frame(fig: go.Figure, title: str, size: int) -> go.Figure:
 
 
 def sparkline(hourly: pd.DataFrame, upto_hour: int) -> go.Figure:
-    """Scans per hour today (bright, up to the current hour) over yesterday's (grey)."""
+    """Scans per hour today (bright, whole hours before `upto_hour`) over yesterday's (grey)."""
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=hourly["hour"], y=hourly["scans_before"], mode="lines",
                              line={"color": BEFORE, "width": 2}, hoverinfo="skip"))
-    today = hourly[hourly["hour"] <= upto_hour]
+    today = hourly[hourly["hour"] < upto_hour]  # the running hour is partial: not a drop
     fig.add_trace(go.Scatter(x=today["hour"], y=today["scans"], mode="lines",
                              line={"color": TODAY, "width": 3}, fill="tozeroy",
                              fillcolor="rgba(99,181,222,0.18)", hoverinfo="skip"))
@@ -48,11 +48,11 @@ def sparkline(hourly: pd.DataFrame, upto_hour: int) -> go.Figure:
 
 
 def hourly_figure(hourly: pd.DataFrame, upto_hour: int, labels: dict, size: int = 20) -> go.Figure:
-    """Scans per hour, today against yesterday."""
+    """Scans per hour, today (whole hours before `upto_hour`) against yesterday."""
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=hourly["hour"], y=hourly["scans_before"], name=labels["before"],
                              mode="lines", line={"color": BEFORE, "width": 3, "dash": "dot"}))
-    today = hourly[hourly["hour"] <= upto_hour]
+    today = hourly[hourly["hour"] < upto_hour]
     fig.add_trace(go.Scatter(x=today["hour"], y=today["scans"], name=labels["today"],
                              mode="lines+markers", line={"color": TODAY, "width": 5}))
     fig.update_xaxes(dtick=3, range=[-0.3, 23.3], ticksuffix=":00")
@@ -67,8 +67,9 @@ def daily_figure(daily: pd.DataFrame, labels: dict, size: int = 20) -> go.Figure
     fig.add_trace(go.Scatter(x=days, y=daily["red"], name=labels["red"], yaxis="y2",
                              mode="lines+markers", line={"color": RED, "width": 4}))
     fig = _frame(fig, labels["title"], size)
+    fig.update_xaxes(type="category")  # "11-09" is a label, not a date to parse
     fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "showgrid": False,
-                              "rangemode": "tozero", "color": RED})
+                              "rangemode": "tozero", "color": RED, "tickformat": ",d"})
     fig.update_layout(margin={"r": 70})
     return fig
 

@@ -344,9 +344,10 @@ def venue_numbers(engine: Engine, day: date, scope: Scope,
     return frame.drop(columns="seq"), newest
 
 
-def venue_card(engine: Engine, venue_id: int, day: date) -> dict | None:
+def venue_card(engine: Engine, venue_id: int, day: date, scope: Scope) -> dict | None:
     """What the map's hover card says about one venue: code, name, kind, district, and the
-    day's scans, red and yellow. None when there is no such venue."""
+    day's scans, red and yellow (None for aggregate-only roles). None when there is no such
+    venue."""
     v, rv = venues.c, rollup_venue_day.c
     with engine.connect() as conn:
         row = conn.execute(
@@ -360,7 +361,10 @@ def venue_card(engine: Engine, venue_id: int, day: date) -> dict | None:
     if row is None:
         return None
     keys = ("code", "name", "kind", "district_zh", "district_en", "scans", "red", "yellow")
-    return dict(zip(keys, row, strict=True))
+    card = dict(zip(keys, row, strict=True))
+    if scope.aggregates_only:
+        card["red"] = card["yellow"] = None
+    return card
 
 
 # -- the incident ticker -----------------------------------------------------------------------

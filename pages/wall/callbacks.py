@@ -258,7 +258,7 @@ def refresh(version, metric, venue_mode, focus, lang, settings):
                                            "before": t("yesterday", lang)}),
         daily_figure(q.daily_totals(engine, day), {"title": t("trend_daily", lang),
                                                    "scans": t("metric_scans_short", lang),
-                                                   "red": t("kpi_red_today", lang)}),
+                                                   "red": t("red_verdicts", lang)}),
         industry_figure(industry, names, colours,
                         t("trend_industry", lang)),
     )

@@ -193,10 +193,8 @@ def areas_json() -> Response:
 @wall_data.get("/venue/<int:index>")
 def venue_card(index: int) -> Response:
     ids = positions().ids
-    card = q.venue_card(current_engine(), int(ids[index]), _day_arg()) \
+    card = q.venue_card(current_engine(), int(ids[index]), _day_arg(), current_scope()) \
         if index < len(ids) else None
     if card is None:
         abort(Response(f"no venue at index {index}: reload the map", status=404))
-    if current_scope().aggregates_only:
-        card["red"] = card["yellow"] = None
     return jsonify(card)

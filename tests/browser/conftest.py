@@ -37,7 +37,7 @@ def start_server(instance: Path, db_url: str):
     """`placecode serve` in a subprocess on a free port; returns (url, process, log file)."""
     port = free_port()
     env = {**os.environ, "PLACECODE_INSTANCE_DIR": str(instance), "PLACECODE_SECRET_KEY": SECRET,
-           "PLACECODE_LANG": "zh", "PLACECODE_WALL_REFRESH_SECONDS": "3600"}
+           "PLACECODE_LANG": "zh", "PLACECODE_WALL_REFRESH_SECONDS": "2"}
     log = open(instance / "server.log", "w")  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, "-m", "placecode.cli", "serve", "--db", db_url,
                              "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -7,28 +7,52 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
 
+import pandas as pd
 from sqlalchemy import func, select
 
 from components.numbers import PALETTES
+from placecode.auth.tokens import issue_token
+from placecode.clock import city_now
 from placecode.db import schema as t
 from tests.browser.conftest import PASSWORDS, artifact, login
 
 KPI = '[id=\'{"index":"%s","type":"wall-kpi"}\']'
 
 
-def open_wall(page, server, username: str) -> None:
-    """Log in and wait until the numbers and the drawn map are both there."""
+def open_wall(page, server, username: str, path: str = "/") -> None:
+    """Log in and wait until the numbers and every venue are drawn."""
     login(page, server, username)
+    if path != "/":
+        page.goto(server.url + path)
     page.wait_for_selector(KPI % "scans_today")
-    page.wait_for_function("document.querySelectorAll('#wall-map path.js-fill').length >= 4")
+    page.wait_for_function("window.placecodeWall?.state().firstDrawMs > 0", timeout=30_000)
+
+
+def state(page) -> dict:
+    return page.evaluate("window.placecodeWall.state()")
 
 
 def number(text: str) -> int:
     return int(text.replace(",", "").strip())
 
 
+def day_start(db) -> datetime:
+    """Midnight of the day the wall shows: today once live scans arrived (other tests post some),
+    else the demo city's last day."""
+    today = datetime.combine(city_now(), datetime.min.time())
+    with db.engine.connect() as conn:
+        live = conn.execute(select(func.max(t.rollup_district_hour.c.hour))).scalar()
+    if live is not None and datetime.fromisoformat(str(live)) >= today:
+        return today
+    return datetime.combine(db.now.astype("datetime64[D]").astype(object), datetime.min.time())
+
+
+def snapshot(db) -> bool:
+    return day_start(db) < datetime.combine(city_now(), datetime.min.time())
+
+
 def db_counts(db) -> dict[str, int]:
-    start = datetime.combine(db.now.astype("datetime64[D]").astype(object), datetime.min.time())
+    start = day_start(db)
     in_day = (t.scans.c.ts >= start) & (t.scans.c.ts < start + timedelta(days=1))
     with db.engine.connect() as conn:
         one = lambda q: conn.execute(q).scalar_one()  # noqa: E731
@@ -37,9 +61,32 @@ def db_counts(db) -> dict[str, int]:
             "red_today": one(select(func.count()).select_from(t.scans)
                              .where(in_day, t.scans.c.verdict == "red")),
             "venues": one(select(func.count()).select_from(t.venues)),
-            "flagged": one(select(func.count()).select_from(t.persons)
-                           .where(t.persons.c.health_code.in_(["yellow", "red"]))),
+            "flagged": one(select(func.count()).select_from(t.person_status)
+                           .where(t.person_status.c.verdict.in_(["yellow", "red"]))),
+            "alerts_today": one(select(func.count()).select_from(t.alerts)
+                                .where(t.alerts.c.ts >= start,
+                                       t.alerts.c.ts < start + timedelta(days=1))),
         }
+
+
+def boxes_overlap(a: dict, b: dict) -> bool:
+    return not (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+                or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
+
+
+def assert_nothing_overlaps(page) -> None:
+    """KPI tiles, the map and the side panels each keep their own space on the screen."""
+    parts = [page.locator(".kpi-tile").nth(i).bounding_box()
+             for i in range(page.locator(".kpi-tile").count())]
+    parts += [page.locator(sel).bounding_box()
+              for sel in ("#wall-map", "#wall-legend", "#wall-ranking", "#wall-ticker",
+                          ".wall-header")]
+    viewport = page.viewport_size
+    for i, a in enumerate(parts):
+        assert a["x"] >= 0 and a["x"] + a["width"] <= viewport["width"] + 1, a
+        assert a["y"] + a["height"] <= viewport["height"] + 1, a
+        for b in parts[i + 1:]:
+            assert not boxes_overlap(a, b), (a, b)
 
 
 def test_login_wrong_password_is_refused_with_a_message(page, server):
@@ -58,47 +105,54 @@ def test_login_wrong_password_is_refused_with_a_message(page, server):
     assert "login_failed" in actions
 
 
-def test_wall_shows_one_shape_per_district_and_true_kpis(page, server):
+def test_wall_draws_every_venue_and_shows_true_kpis(page, server):
     open_wall(page, server, "cmd")
     expected = db_counts(server.db)
     shown = {k: number(page.inner_text(KPI % k)) for k in expected}
     assert shown == expected
     assert shown["scans_today"] > 0
-    traces = page.evaluate(
-        "Array.from(document.querySelector('#wall-map .js-plotly-plot').data)"
-        ".filter(t => t.fill === 'toself').map(t => t.meta.district_id)")
-    assert traces == [371002, 371003, 371082, 371083]
-    assert page.locator("#wall-map path.js-fill").count() == 4
+    drawn = state(page)
+    assert drawn["venues"] == expected["venues"]  # the layer holds every registered venue
+    assert drawn["scansShown"] == expected["scans_today"]  # and each venue's number of the day
+    assert sorted(drawn["districtColours"]) == ["371002", "371003", "371082", "371083"]
+    assert set(drawn["districtColours"].values()) <= set(PALETTES["scans"])
+    assert any(label.startswith("环翠区") for label in drawn["labels"])
+    assert drawn["error"] is None
     assert "环翠区" in page.inner_text("#wall-ranking")
     assert "威海市" in page.inner_text("#wall-title")
-    # the test city's scans end yesterday 15:00: the wall shows that day and says so
-    assert f"演示数据截至 {str(server.db.now)[:10]} 15:00" in page.inner_text("#wall-updated")
+    assert "商户" in page.inner_text("#wall-kinds")  # what the dot colours mean
+    if snapshot(server.db):  # the test city's scans end yesterday 15:00: the wall says so
+        assert f"演示数据截至 {str(server.db.now)[:10]} 15:00" in page.inner_text("#wall-updated")
+    assert "较昨日同期" in page.inner_text("#wall-kpis")
+    assert page.locator(KPI % "units").count() == 0  # no dispatch yet: no made-up units tile
+    assert_nothing_overlaps(page)
     page.wait_for_timeout(500)  # web font swap
     page.screenshot(path=artifact("wall-1920x1080-zh.png"))
 
 
 def test_wall_metric_switch_recolours_by_flagged_density(page, server):
     open_wall(page, server, "cmd")
-    before = page.evaluate("document.querySelector('#wall-map .js-plotly-plot').data"
-                           ".filter(t => t.fill === 'toself').map(t => t.fillcolor)")
+    before = state(page)["districtColours"]
     page.click("label:has-text('每万人重点人员')")
     page.wait_for_function("document.querySelector('#wall-legend')?.innerText.includes('每万人')")
-    page.wait_for_function(  # the map redraws a moment after the legend
-        "palette => document.querySelector('#wall-map .js-plotly-plot').data"
-        ".filter(t => t.fill === 'toself').every(t => palette.includes(t.fillcolor))",
-        arg=PALETTES["flagged"])
-    after = page.evaluate("document.querySelector('#wall-map .js-plotly-plot').data"
-                          ".filter(t => t.fill === 'toself').map(t => t.fillcolor)")
-    assert set(before) <= set(PALETTES["scans"]) and set(after) <= set(PALETTES["flagged"])
+    page.wait_for_function(
+        "palette => Object.values(window.placecodeWall.state().districtColours)"
+        ".every(c => palette.includes(c))", arg=PALETTES["flagged"])
+    assert set(before.values()) <= set(PALETTES["scans"])
     with server.db.engine.connect() as conn:
         rows = conn.execute(select(t.districts.c.name_zh, t.districts.c.residents,
                                    func.count(t.persons.c.id))
-                            .join(t.persons, (t.persons.c.district_id == t.districts.c.id)
-                                  & t.persons.c.health_code.in_(["yellow", "red"]))
+                            .join(t.persons, t.persons.c.district_id == t.districts.c.id)
+                            .join(t.person_status,
+                                  (t.person_status.c.person_id == t.persons.c.id)
+                                  & t.person_status.c.verdict.in_(["yellow", "red"]))
                             .group_by(t.districts.c.name_zh, t.districts.c.residents)).all()
     ranking = page.inner_text("#wall-ranking")
     for name, residents, flagged in rows:  # each rate as a person would compute it
         assert f"{flagged * 10_000 / residents:,.1f}" in ranking, name
+    page.click("label:has-text('场所按红黄码')")  # venues by red/yellow instead of by kind
+    page.wait_for_function("window.placecodeWall.state().venueMode === 'flagged'")
+    assert "今日有红码" in page.inner_text("#wall-kinds")
 
 
 def test_wall_language_switch_changes_labels(page, server):
@@ -108,10 +162,8 @@ def test_wall_language_switch_changes_labels(page, server):
     page.wait_for_function("document.querySelector('#wall-title')?.innerText.includes('Weihai')")
     assert "Scans today" in page.inner_text("#wall-kpis")
     assert "Huancui" in page.inner_text("#wall-ranking")
-    page.wait_for_function("document.querySelector('#wall-map .js-plotly-plot').data"
-                           ".filter(t => t.mode === 'text')[0].text.join(' ').includes('Huancui')")
-    labels = page.evaluate("document.querySelector('#wall-map .js-plotly-plot').data"
-                           ".filter(t => t.mode === 'text')[0].text.join(' ')")
+    page.wait_for_function("window.placecodeWall.state().labels.join(' ').includes('Huancui')")
+    labels = " ".join(state(page)["labels"])
     assert "Rongcheng" in labels and "荣成" not in labels
     page.wait_for_timeout(500)
     page.screenshot(path=artifact("wall-1920x1080-en.png"))
@@ -119,14 +171,110 @@ def test_wall_language_switch_changes_labels(page, server):
     page.wait_for_function("document.querySelector('#wall-title')?.innerText.includes('Weihai')")
 
 
-def test_wall_district_commander_sees_own_district_highlighted(page, server):
+def test_wall_district_commander_sees_own_district_and_only_its_persons(page, server):
     open_wall(page, server, "huancui")
-    widths = page.evaluate("document.querySelector('#wall-map .js-plotly-plot').data"
-                           ".filter(t => t.fill === 'toself')"
-                           ".map(t => [t.meta.district_id, t.line.width])")
-    own = dict(widths)
-    assert own[371002] > max(w for d, w in own.items() if d != 371002)
+    assert state(page)["home"] == 371002
     assert "本辖区" in page.inner_text("#wall-ranking")
+    rows = page.locator(".tick-row")
+    assert rows.count() > 0
+    for i in range(rows.count()):
+        text = rows.nth(i).inner_text()
+        assert "环翠区" in text and "••••" in text, text
+
+
+def test_wall_click_on_a_district_shows_its_subdistricts(page, server):
+    open_wall(page, server, "cmd")
+    with server.db.engine.connect() as conn:
+        lon, lat = conn.execute(select(t.districts.c.label_lon, t.districts.c.label_lat)
+                                .where(t.districts.c.id == 371082)).one()
+        n_sub = conn.execute(select(func.count()).select_from(t.subdistricts)
+                             .where(t.subdistricts.c.district_id == 371082)).scalar_one()
+    x, y = page.evaluate("([lon, lat]) => window.placecodeWall.project(lon, lat)", [lon, lat])
+    page.mouse.click(x, y)
+    page.wait_for_function("window.placecodeWall.state().focus === 371082")
+    page.wait_for_function(f"window.placecodeWall.state().subAreas === {n_sub}")
+    assert "荣成市 · 各街道排名" in page.inner_text("#wall-ranking")
+    assert page.locator("#wall-back").is_visible()
+    page.wait_for_timeout(1500)  # the fly-to animation
+    page.screenshot(path=artifact("wall-subdistricts-1920x1080.png"))
+    page.click("#wall-back")
+    page.wait_for_function("window.placecodeWall.state().focus === null")
+    assert "各区排名" in page.inner_text("#wall-ranking")
+
+
+def test_wall_updates_live_when_a_scan_arrives(page, server):
+    open_wall(page, server, "cmd")
+    before = state(page)
+    shown = number(page.inner_text(KPI % "scans_today"))
+    with server.db.engine.begin() as conn:
+        _, secret = issue_token(conn, "device", "wall test", None, datetime.now())
+    people = pd.read_parquet(server.db.instance / "demo-people.parquet")
+    when = (day_start(server.db) + timedelta(hours=14, minutes=59) if snapshot(server.db)
+            else city_now())  # inside the day the wall shows
+    response = page.request.post(server.url + "/api/v1/scans", headers={
+        "Authorization": f"Bearer {secret}"}, data={
+        "scan_id": "wall-live-1", "venue_code": "371002S000001",
+        "person": people["id_number"].iloc[0], "ts": when.isoformat() + "+08:00"})
+    assert response.status == 200, response.text()
+    page.wait_for_function(  # the next tick sees a new version; only the change is fetched
+        f"window.placecodeWall.state().scansShown === {before['scansShown'] + 1}",
+        timeout=15_000)
+    assert state(page)["updates"] == before["updates"] + 1
+    page.wait_for_function(
+        f"document.querySelector('[id*=scans_today]').innerText.replace(/,/g, '') == {shown + 1}")
+
+
+def test_wall_kiosk_hides_chrome_and_rotates_to_trends(page, server):
+    open_wall(page, server, "cmd", "/wall?kiosk=1&rotate=5")
+    assert page.locator(".shell-nav").is_hidden()
+    page.wait_for_function("document.querySelector('#wall-panels').className"
+                           ".includes('show-trends')", timeout=12_000)
+    assert page.locator("#wall-panel-trends").is_visible()
+    assert page.locator("#wall-map").is_hidden()
+    assert "每小时扫码" in page.inner_text("#wall-panel-trends")
+    page.wait_for_timeout(800)
+    page.screenshot(path=artifact("wall-trends-1920x1080.png"))
+    page.wait_for_function("document.querySelector('#wall-panels').className"
+                           ".includes('show-map')", timeout=12_000)  # and back
+    assert page.locator("#wall-panel-trends").is_hidden() and page.locator("#wall-map").is_visible()
+
+
+def test_wall_bad_rotate_says_what_to_give(page, server):
+    open_wall(page, server, "cmd", "/wall?kiosk=1&rotate=abc")
+    assert "rotate=30" in page.inner_text(".wall-url-error")
+    assert "show-map" in page.get_attribute("#wall-panels", "class")
+
+
+def test_wall_is_readable_on_a_4k_display(browser, server):
+    context = browser.new_context(viewport={"width": 3840, "height": 2160})
+    page = context.new_page()
+    try:
+        open_wall(page, server, "cmd", "/wall?kiosk=1")
+        assert state(page)["venues"] == db_counts(server.db)["venues"]
+        size = page.evaluate("parseFloat(getComputedStyle("
+                             "document.querySelector('.kpi-value')).fontSize)")
+        assert size >= 90  # about 2.5 cm tall on a 65-inch 4K panel
+        assert_nothing_overlaps(page)
+        page.wait_for_timeout(800)
+        page.screenshot(path=artifact("wall-3840x2160-zh.png"))
+    finally:
+        context.close()
+
+
+def test_wall_venue_layer_is_binary_cached_and_checked(page, server):
+    login(page, server, "cmd")
+    page.wait_for_selector(KPI % "scans_today")
+    first = page.request.get(server.url + "/wall-data/venues.bin")
+    assert first.status == 200 and first.headers["x-venue-count"] == str(
+        db_counts(server.db)["venues"])
+    assert len(first.body()) >= 9 * db_counts(server.db)["venues"]
+    again = page.request.get(server.url + "/wall-data/venues.bin",
+                             headers={"If-None-Match": first.headers["etag"]})
+    assert again.status == 304  # positions are sent once
+    bad = page.request.get(server.url + "/wall-data/numbers.bin?since=yesterday")
+    assert bad.status == 400 and "since" in bad.text()
+    bad = page.request.get(server.url + "/wall-data/numbers.bin?day=23.11.2026")
+    assert bad.status == 400 and "YYYY-MM-DD" in bad.text()
 
 
 def test_wall_data_routes_need_a_login(server):
@@ -148,6 +296,10 @@ def test_wall_planner_sees_aggregates(page, server):
     page.click("label:has-text('每万人重点人员')")
     page.wait_for_function("document.querySelector('#wall-legend')?.innerText.includes('每万人')")
     assert "本辖区" not in page.inner_text("#wall-ranking")  # no home district for a planner
+    assert "仅可查看汇总" in page.inner_text("#wall-ticker")  # no person-level rows
+    assert page.locator("label:has-text('场所按红黄码')").count() == 0
+    card = page.request.get(server.url + "/wall-data/venue/0").json()
+    assert card["red"] is None and card["scans"] >= 0
 
 
 def test_login_guard_has_no_lookalike_holes(server):

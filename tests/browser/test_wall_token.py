@@ -31,10 +31,14 @@ def test_wall_token_opens_a_kiosk_wall_and_revoking_it_ends_the_session(page, se
     assert page.url.rstrip("/") == server.url
     assert page.request.post(server.url + "/api/v1/scans", data={}).status == 403
 
+    assert page.request.get(server.url + "/wall-data/venues.bin").status == 200  # its map data
+
     with server.db.engine.begin() as conn:
         revoke_token(conn, token.id, datetime.now())
     page.goto(server.url + "/")
     page.wait_for_selector("#username")  # back at the login page
+    assert page.request.get(server.url + "/wall-data/venues.bin",
+                            max_redirects=0).status in (302, 401)
 
 
 def test_unknown_wall_token_is_refused_with_what_to_do(page, server):
