@@ -45,8 +45,12 @@
     const r = await fetchOk("/wall-data/venues.bin");
     const n = Number(r.headers.get("X-Venue-Count"));
     const kinds = (r.headers.get("X-Venue-Kinds") || "").split(",");
+    const colours = (r.headers.get("X-Venue-Colours") || "").split(",");
+    const palette = kinds.map(function (k, i) {
+      return {kind: k, rgb: rgba(colours[i], 255).slice(0, 3)};
+    });
     const buf = await r.arrayBuffer();
-    return {n: n, kinds: kinds, positions: new Float32Array(buf, 0, 2 * n),
+    return {n: n, kinds: kinds, palette: palette, positions: new Float32Array(buf, 0, 2 * n),
             kind: new Uint8Array(buf, 8 * n, n), scans: new Uint32Array(n),
             red: new Int32Array(n), yellow: new Int32Array(n),
             colours: [new Uint8Array(4 * n), new Uint8Array(4 * n)],
@@ -332,6 +336,7 @@
       await syncVenues(spec);
       paint(spec);
       W.deck.setProps({layers: layers(spec)});
+      W.drawn = spec;
       W.error = null;
       message(el, "");
     } catch (err) {
@@ -350,6 +355,25 @@
     W.prefetch = {positions: fetchPositions(), numbers: fetchNumbers(null, null)};
     W.prefetch.positions.catch(function () {});
     W.prefetch.numbers.catch(function () {});
+    bootWhenReady(W.prefetch);
+  }
+
+  /* Draw the venues as soon as their data and the map's box are there, without waiting for
+     Dash's first refresh: districts in a neutral grey until it brings their colours. */
+  function bootWhenReady(prefetch) {
+    Promise.all([loadDeck(), loadAreas("city"), prefetch.positions, prefetch.numbers])
+      .then(function (got) {
+        function attempt() {
+          if (W.spec) return;  // Dash was first
+          const el = document.getElementById("wall-map");
+          if (!el) { requestAnimationFrame(attempt); return; }
+          render({target: "wall-map", day: got[3].day, version: "boot", metric: "scans",
+                  venueMode: "kind", lang: "zh", areas: {}, sub: null, focus: null, home: null,
+                  theme: el.classList.contains("wall-map-light") ? "light" : "dark",
+                  kinds: got[2].palette, text: {scans: "", red: "", yellow: "", error: ""}});
+        }
+        attempt();
+      }).catch(function () {});
   }
 
   window.placecodeWall = {
@@ -368,6 +392,7 @@
       let total = 0;
       if (W.v) for (let i = 0; i < W.v.n; i++) total += W.v.scans[i];
       return {venues: venues ? venues.props.data.length : 0, venueMode: spec.venueMode,
+              ready: !!W.drawn && W.drawn === W.spec && !W.busy,
               home: spec.home === undefined ? null : spec.home, theme: spec.theme,
               districtColours: colours, focus: W.focus === undefined ? null : W.focus,
               subAreas: spec.sub ? Object.keys(spec.sub).length : 0,

@@ -1,9 +1,12 @@
-"""Plotly figures of the wall: the KPI sparkline and the trends panel of the kiosk rotation.
+"""Charts of the wall: the KPI sparkline (plain SVG) and the plotly figures of the trends panel
+of the kiosk rotation.
 
 Dark, large type, no toolbars: read from across a room, never clicked.
 """
 
 from __future__ import annotations
+
+from urllib.parse import quote
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -31,20 +34,25 @@ def _frame(fig: go.Figure, title: str, size: int) -> go.Figure:
     return fig
 
 
-def sparkline(hourly: pd.DataFrame, upto_hour: int) -> go.Figure:
-    """Scans per hour today (bright, whole hours before `upto_hour`) over yesterday's (grey)."""
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=hourly["hour"], y=hourly["scans_before"], mode="lines",
-                             line={"color": BEFORE, "width": 2}, hoverinfo="skip"))
-    today = hourly[hourly["hour"] < upto_hour]  # the running hour is partial: not a drop
-    fig.add_trace(go.Scatter(x=today["hour"], y=today["scans"], mode="lines",
-                             line={"color": TODAY, "width": 3}, fill="tozeroy",
-                             fillcolor="rgba(99,181,222,0.18)", hoverinfo="skip"))
-    fig.update_layout(margin={"l": 0, "r": 0, "t": 0, "b": 0}, showlegend=False,
-                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
-    fig.update_xaxes(visible=False, range=[0, 23])
-    fig.update_yaxes(visible=False, rangemode="tozero")
-    return fig
+def sparkline_svg(hourly: pd.DataFrame, upto_hour: int, width: int = 240,
+                  height: int = 48) -> str:
+    """Scans per hour today (bright, whole hours before `upto_hour`) over yesterday's (grey), as
+    an SVG data URI for an <img>: the first screen needs no plotly (4.7 MB of script)."""
+    top = max(float(hourly["scans"].max()), float(hourly["scans_before"].max()), 1.0)
+
+    def points(values) -> str:
+        return " ".join(f"{h * width / 23:.1f},{height - 2 - v * (height - 4) / top:.1f}"
+                        for h, v in zip(hourly["hour"], values, strict=False))
+
+    today = hourly["scans"].iloc[:max(upto_hour, 0)]
+    svg = (f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' "
+           "preserveAspectRatio='none'>"
+           f"<polyline fill='none' stroke='{BEFORE}' stroke-width='2' "
+           f"points='{points(hourly['scans_before'])}'/>"
+           + (f"<polyline fill='none' stroke='{TODAY}' stroke-width='3' "
+              f"points='{points(today)}'/>" if len(today) > 1 else "")
+           + "</svg>")
+    return "data:image/svg+xml;utf8," + quote(svg)
 
 
 def hourly_figure(hourly: pd.DataFrame, upto_hour: int, labels: dict, size: int = 20) -> go.Figure:

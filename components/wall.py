@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import dash_bootstrap_components as dbc
-import plotly.graph_objects as go
-from dash import dcc, html
+from dash import html
 
 
 @dataclass(frozen=True)
@@ -19,7 +18,7 @@ class Kpi:
     tone: str = "neutral"  # neutral | alert | warn
     change: str = ""  # e.g. "▲ 4.2%": against the same time yesterday
     change_tone: str = "neutral"  # up | down | neutral
-    spark: go.Figure | None = None
+    spark: str | None = None  # image URI (components.trends.sparkline_svg)
 
 
 def build_kpi_tile(kpi: Kpi, value_id: dict | str) -> dbc.Col:
@@ -31,8 +30,7 @@ def build_kpi_tile(kpi: Kpi, value_id: dict | str) -> dbc.Col:
             html.Div(value, className="kpi-value-row"),
             html.Div(kpi.note, className="kpi-note")]
     if kpi.spark is not None:
-        body.append(dcc.Graph(figure=kpi.spark, className="kpi-spark",
-                              config={"displayModeBar": False, "staticPlot": True}))
+        body.append(html.Img(src=kpi.spark, className="kpi-spark", alt=""))
     return dbc.Col(html.Div(body, className=f"kpi-tile kpi-{kpi.tone}"))
 
 

@@ -22,8 +22,8 @@ from dash import (
 
 from components.i18n import district_name, t
 from components.numbers import PALETTES, SUPPRESSED_COLOUR, classify, fmt_int, fmt_rate
-from components.trends import daily_figure, hourly_figure, industry_figure, sparkline
-from components.venue_layer import KIND_COLOURS, kind_label, kind_legend
+from components.trends import daily_figure, hourly_figure, industry_figure, sparkline_svg
+from components.venue_layer import KIND_COLOURS, kind_legend
 from components.wall import (
     Kpi,
     RankRow,
@@ -75,7 +75,7 @@ def process_kpis(kpis: dict, hourly: pd.DataFrame, lang: str, as_of: datetime) -
     return [
         Kpi("scans_today", t("kpi_scans_today", lang), fmt_int(kpis["scans_today"]),
             t("kpi_scans_change_note", lang).format(time=f"{as_of:%H:%M}", before=fmt_int(before)),
-            change=change, change_tone=tone, spark=sparkline(hourly, as_of.hour)),
+            change=change, change_tone=tone, spark=sparkline_svg(hourly, as_of.hour)),
         Kpi("red_today", t("kpi_red_today", lang), fmt_int(kpis["red_today"]),
             t("kpi_red_note", lang), tone="alert"),
         Kpi("flagged", t("kpi_flagged", lang), fmt_int(kpis["flagged"]),
@@ -170,10 +170,6 @@ def back_to_city(_clicks):
     Output(ids.RANKING, "children"),
     Output(ids.TICKER, "children"),
     Output(ids.ATTRIBUTION, "children"),
-    Output(ids.TRENDS_TITLE, "children"),
-    Output(ids.TREND_HOURLY, "figure"),
-    Output(ids.TREND_DAILY, "figure"),
-    Output(ids.TREND_INDUSTRY, "figure"),
     Input(ids.VERSION, "data"),
     Input(ids.METRIC, "value"),
     Input(ids.VENUE_MODE, "value"),
@@ -197,7 +193,7 @@ def refresh(version, metric, venue_mode, focus, lang, settings):
     if shapes.empty:  # no city loaded yet: say what to do instead of an empty map
         empty = html.Div(t("no_data", lang), className="wall-empty")
         return (t("wall_title", lang), metric_options, mode_options, "", {"display": "none"},
-                "", [], None, None, empty, None, None, None, "", {}, {}, {})
+                "", [], None, None, empty, None, None, None)
     as_of, snapshot = q.wall_time(info, clock, q.latest_scan_hour(engine))
     day = as_of.date()
     home = scope.home_district
@@ -210,7 +206,6 @@ def refresh(version, metric, venue_mode, focus, lang, settings):
         sub = process_areas(sub_shapes, q.subdistrict_metrics(engine, day, focus, scope),
                             metric, lang, None, "area_id")
     hourly = q.hourly_scans(engine, day)
-    industry = q.industry_today(engine, day)
     kinds = kind_legend(list(KIND_COLOURS), lang)
     spec = build_map_spec(
         target=ids.MAP, day=day.isoformat(), version=version or "", metric=metric,
@@ -232,8 +227,6 @@ def refresh(version, metric, venue_mode, focus, lang, settings):
         t("ticker", lang), process_ticker(ticker_frame, lang),
         t("ticker_aggregates" if scope.aggregates_only else "ticker_empty", lang),
         t("ticker_alerted", lang))
-    names = {k["kind"]: kind_label(k["kind"], lang) for k in kinds}
-    colours = {k["kind"]: k["colour"] for k in kinds}
     return (
         f"{city} · {t('wall_title', lang)}",
         metric_options,
@@ -252,15 +245,38 @@ def refresh(version, metric, venue_mode, focus, lang, settings):
         build_ranking(ranking_title, shown.ranking, t("your_district", lang)),
         ticker,
         t("attribution", lang),
+    )
+
+
+@callback(
+    Output(ids.TRENDS_TITLE, "children"),
+    Output(ids.TREND_HOURLY, "figure"),
+    Output(ids.TREND_DAILY, "figure"),
+    Output(ids.TREND_INDUSTRY, "figure"),
+    Input(ids.ROTATE, "n_intervals"),
+    State("shell-lang", "data"),
+    prevent_initial_call=True,
+)
+def trends(_turn, lang):
+    """The trends panel, drawn as the rotation comes to it (so plotly loads only then)."""
+    lang = lang if lang in LANGS else "zh"
+    engine, clock = current_engine(), current_city_now()
+    info = q.city_meta(engine)
+    as_of, _ = q.wall_time(info, clock, q.latest_scan_hour(engine))
+    day = as_of.date()
+    kinds = kind_legend(list(KIND_COLOURS), lang)
+    city = info.get("city_name_en" if lang == "en" else "city_name_zh", "")
+    return (
         f"{city} · {t('trends_title', lang)}",
-        hourly_figure(hourly, as_of.hour, {"title": t("trend_hourly", lang),
-                                           "today": t("today", lang),
-                                           "before": t("yesterday", lang)}),
+        hourly_figure(q.hourly_scans(engine, day), as_of.hour,
+                      {"title": t("trend_hourly", lang), "today": t("today", lang),
+                       "before": t("yesterday", lang)}),
         daily_figure(q.daily_totals(engine, day), {"title": t("trend_daily", lang),
                                                    "scans": t("metric_scans_short", lang),
                                                    "red": t("red_verdicts", lang)}),
-        industry_figure(industry, names, colours,
-                        t("trend_industry", lang)),
+        industry_figure(q.industry_today(engine, day),
+                        {k["kind"]: k["label"] for k in kinds},
+                        {k["kind"]: k["colour"] for k in kinds}, t("trend_industry", lang)),
     )
 
 

@@ -1,7 +1,8 @@
 """The wall map's data routes: binary venue layer (positions once, numbers as they change) and
 area outlines, with ETags and gzip. Behind the login like every page; a wall token reaches them.
 
-GET /wall-data/venues.bin             positions + kind codes (X-Venue-Count, X-Venue-Kinds)
+GET /wall-data/venues.bin             positions + kind codes (X-Venue-Count, X-Venue-Kinds,
+                                       X-Venue-Colours: the kinds' dot colours)
 GET /wall-data/numbers.bin?day=&since= per-venue numbers of the day (default: the wall's day,
                                        X-Day) changed after `since` (X-Seq: pass it back;
                                        X-Full: 1 when `since` was absent)
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 from flask import Blueprint, Response, abort, jsonify, request
 
-from components.venue_layer import encode_numbers, encode_positions
+from components.venue_layer import encode_numbers, encode_positions, kind_legend
 from placecode.web import current_city_now, current_engine, current_scope
 from queries import wall as q
 
@@ -85,7 +86,9 @@ def venues_bin() -> Response:
     p = positions()
     if p.etag in request.if_none_match:
         return Response(status=304, headers={"ETag": f'"{p.etag}"'})
-    out = _binary(p.body, p.gz, X_Venue_Count=len(p.ids), X_Venue_Kinds=",".join(p.kinds))
+    colours = ",".join(k["colour"] for k in kind_legend(p.kinds, "en"))
+    out = _binary(p.body, p.gz, X_Venue_Count=len(p.ids), X_Venue_Kinds=",".join(p.kinds),
+                  X_Venue_Colours=colours)
     out.set_etag(p.etag)
     out.headers["Cache-Control"] = "no-cache"  # revalidate: 304 unless the registry changed
     return out

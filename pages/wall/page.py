@@ -13,7 +13,7 @@ from placecode.web import refresh_ms
 
 dash.register_page(__name__, path="/", title="placecode · wall", name="wall", order=0)
 
-PANELS = ("map", "trends")  # the dispatch panel joins when dispatch exists
+PANELS = ("map", "trends")  # the dispatch panel joins when dispatch exists; only when rotating
 ROTATE_RANGE = (5, 3600)
 
 
@@ -79,9 +79,11 @@ def layout(rotate: str | None = None, theme: str | None = None, **_query) -> htm
             ),
             html.Div(rotate_error, className="wall-url-error") if rotate_error else None,
             dbc.Row(id=ids.KPIS, className="g-3 wall-kpis"),
-            html.Div([board, trends], id=ids.PANELS, className="wall-panels show-map"),
-            dcc.Store(id=ids.SETTINGS, data={"theme": theme, "panels": list(PANELS),
-                                             "rotate": seconds}),
+            # without rotation only the map is reachable: the other panels (and plotly) stay out
+            html.Div([board, trends] if seconds else [board], id=ids.PANELS,
+                     className="wall-panels show-map"),
+            dcc.Store(id=ids.SETTINGS, data={"theme": theme, "rotate": seconds,
+                                             "panels": list(PANELS if seconds else PANELS[:1])}),
             dcc.Store(id=ids.FOCUS, data=None),
             dcc.Store(id=ids.VERSION, data=None),
             dcc.Store(id=ids.MAP_SPEC),

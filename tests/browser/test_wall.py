@@ -25,7 +25,8 @@ def open_wall(page, server, username: str, path: str = "/") -> None:
     if path != "/":
         page.goto(server.url + path)
     page.wait_for_selector(KPI % "scans_today")
-    page.wait_for_function("window.placecodeWall?.state().firstDrawMs > 0", timeout=30_000)
+    page.wait_for_function("window.placecodeWall?.state().firstDrawMs > 0"
+                           " && window.placecodeWall.state().ready", timeout=30_000)
 
 
 def state(page) -> dict:
@@ -231,7 +232,9 @@ def test_wall_kiosk_hides_chrome_and_rotates_to_trends(page, server):
                            ".includes('show-trends')", timeout=12_000)
     assert page.locator("#wall-panel-trends").is_visible()
     assert page.locator("#wall-map").is_hidden()
-    assert "每小时扫码" in page.inner_text("#wall-panel-trends")
+    page.wait_for_function("document.querySelector('#wall-panel-trends').innerText"
+                           ".includes('每小时扫码')")
+    page.wait_for_selector("#wall-trend-daily .main-svg")  # drawn, not just laid out
     page.wait_for_timeout(800)
     page.screenshot(path=artifact("wall-trends-1920x1080.png"))
     page.wait_for_function("document.querySelector('#wall-panels').className"

@@ -84,3 +84,19 @@ def test_components_every_text_has_both_languages():
     for key, pair in TEXT.items():
         assert len(pair) == len(LANGS) and all(pair), key
     assert t("kpi_scans_today", "zh") == "今日扫码" and t("kpi_scans_today", "en") == "Scans today"
+
+
+def test_components_sparkline_is_an_svg_of_today_over_yesterday():
+    from urllib.parse import unquote
+
+    from components.trends import sparkline_svg
+
+    hourly = pd.DataFrame({"hour": range(24), "scans": [10] * 24, "scans_before": [20] * 24})
+    uri = sparkline_svg(hourly, upto_hour=5)
+    assert uri.startswith("data:image/svg+xml;utf8,")
+    svg = unquote(uri.split(",", 1)[1])
+    lines = svg.split("<polyline")[1:]
+    assert len(lines) == 2  # yesterday's whole day, today's whole hours so far
+    assert lines[1].count(",") == 5  # hours 0..4: the running hour is partial, not a drop
+    one = unquote(sparkline_svg(hourly, upto_hour=1))
+    assert one.count("<polyline") == 1  # a single point of today is no line yet
