@@ -18,7 +18,7 @@
   let deckLoading = null;
   function scale() { return window.innerWidth >= 3000 ? 2 : 1; }  /* 3840×2160 walls */
   const W = {deck: null, el: null, spec: null, v: null, areas: {}, focus: undefined,
-             firstDrawMs: null, updates: 0, error: null, busy: false, cards: new Map()};
+             firstDrawMs: null, updates: 0, frames: 0, error: null, busy: false, cards: new Map()};
 
   function loadDeck() {
     if (window.deck) return Promise.resolve();
@@ -295,6 +295,7 @@
       style: {position: "absolute", inset: "0"},
       onHover: tooltip, onClick: clicked,
       onAfterRender: function () {
+        W.frames += 1;
         if (W.firstDrawMs === null && W.v && W.v.day) {
           const venues = W.deck.props.layers.find(function (l) { return l.id === "venues"; });
           if (venues && venues.isLoaded) W.firstDrawMs = Math.round(performance.now());
@@ -396,7 +397,8 @@
               home: spec.home === undefined ? null : spec.home, theme: spec.theme,
               districtColours: colours, focus: W.focus === undefined ? null : W.focus,
               subAreas: spec.sub ? Object.keys(spec.sub).length : 0,
-              firstDrawMs: W.firstDrawMs, updates: W.updates, scansShown: total,
+              firstDrawMs: W.firstDrawMs,
+              frames: W.frames, updates: W.updates, scansShown: total,
               error: W.error, labels: (W.deck && W.deck.props.layers.find(function (l) {
                 return l.id === "labels"; }) || {props: {data: []}}).props.data.map(
                 function (d) { return d.text; })};
