@@ -25,6 +25,7 @@ aborts any request that leaves 127.0.0.1. The server is stopped at the end, also
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -37,12 +38,14 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import requests
 from bench_demo_build import machine, record_section
-from source_stamp import source_stamp
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import sync_playwright
+from source_stamp import ROOT, source_stamp
 from sqlalchemy import func, select
 
 from placecode.db import schema as t
@@ -58,6 +61,24 @@ ROLES = ("city_commander", "district_commander", "planner")
 GOALS = {"refresh_ms": 300, "layer_bytes": 3_000_000, "first_draw_ms": 2000}
 READY = ("() => { const w = window.placecodeWall; if (!w) return false; const s = w.state();"
          " return s.firstDrawMs !== null || s.error !== null; }")
+# Every animation frame's start (performance.now() in the callback), so the bench can tell when
+# the first frame after the first draw ran: in software WebGL deck.gl stamps firstDrawMs when it
+# has issued a frame whose GPU work can then hold the main thread for seconds.
+FRAMES = ("window.__benchFrames = []; (function frame() { const f = window.__benchFrames;"
+          " f.push(performance.now()); if (f.length < 20000) requestAnimationFrame(frame); })();")
+NEXT_FRAME = ("(t) => { const f = (window.__benchFrames || []).find(x => x > t);"
+              " return f === undefined ? null : f; }")
+# The page is smooth again: the start of the first 10 frame gaps in a row < 100 ms after t.
+SMOOTH = """(t) => {
+  const f = window.__benchFrames || [];
+  let run = 0;
+  for (let i = 1; i < f.length; i++) {
+    if (f[i] <= t) continue;
+    run = f[i] - f[i - 1] < 100 ? run + 1 : 0;
+    if (run >= 10) return Math.max(f[i - 10], t);
+  }
+  return null;
+}"""
 TRANSFER = ("() => performance.getEntriesByType('navigation').concat("
             "performance.getEntriesByType('resource'))"
             ".reduce((n, e) => n + (e.transferSize || 0), 0)")
@@ -99,6 +120,8 @@ class Draw:
     venues: int
     error: str | None
     transfer: int
+    next_frame_ms: float | None  # the next animation frame after the first draw ran
+    smooth_ms: float | None  # frames flowed again (10 gaps < 100 ms) after the first draw
     spec_ms: float | None  # the refresh answer (the map spec) arrived
     layer_ms: float | None  # venues.bin and numbers.bin both arrived
 
@@ -116,6 +139,24 @@ class BenchError(RuntimeError):
 
 
 # -- the server ---------------------------------------------------------------------------------
+
+def asset_stamp() -> str:
+    """The browser's own code: assets/*.js and *.css are read from disk per request, so an edit
+    during a run reaches the browser at once (the .py code is what the server imported)."""
+    files = sorted(p for p in (ROOT / "assets").glob("*.*") if p.suffix in (".js", ".css"))
+    digest = hashlib.sha1()
+    for p in files:
+        digest.update(p.name.encode() + b"\0" + p.read_bytes())
+    newest = datetime.fromtimestamp(max((p.stat().st_mtime for p in files), default=0))
+    return f"assets {digest.hexdigest()[:8]} ({newest:%H:%M})"
+
+
+def stamp_span(start: str, end: str) -> str:
+    if start == end:
+        return start
+    print(f"  WARNING: the source changed during the run: {start} -> {end}", flush=True)
+    return f"{start} → **changed during the run** → {end}"
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -294,10 +335,13 @@ def db_info(url: str) -> DbInfo:
 # -- the browser ----------------------------------------------------------------------------------
 
 class Guard:
-    """Route handler: requests that leave 127.0.0.1 are aborted and counted."""
+    """Route handler: requests that leave 127.0.0.1 are aborted and counted. Also keeps the
+    browser's failed responses (HTTP >= 400) and JavaScript errors."""
 
     def __init__(self):
         self.external: list[str] = []
+        self.failed: list[str] = []
+        self.js_errors: list[str] = []
 
     def __call__(self, route) -> None:
         if LOCAL.match(route.request.url):
@@ -312,6 +356,17 @@ class Guard:
         if not LOCAL.match(request.url):
             self.external.append(request.url)
 
+    def response(self, response) -> None:
+        if response.status >= 400:
+            self.failed.append(f"{response.status} {response.url}")
+
+    def console(self, message) -> None:
+        if message.type == "error":
+            self.js_errors.append(message.text[:200])
+
+    def web_error(self, error) -> None:
+        self.js_errors.append(str(error.error)[:200])
+
 
 def new_context(browser, guard: Guard, route: bool = True):
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
@@ -319,6 +374,10 @@ def new_context(browser, guard: Guard, route: bool = True):
         context.route("**/*", guard)
     else:
         context.on("request", guard.watch)
+    context.add_init_script(FRAMES)
+    context.on("response", guard.response)
+    context.on("console", guard.console)
+    context.on("weberror", guard.web_error)
     return context
 
 
@@ -347,7 +406,7 @@ def login_and_capture(browser, guard: Guard, base: str, username: str) -> tuple[
         state = wait_drawn(page)
         if state["error"]:
             raise BenchError(f"{username}: the wall map failed: {state['error']}")
-        deadline = time.time() + 30
+        deadline = time.time() + 60
         while time.time() < deadline and not (find(bodies, "wall-version.data")
                                               and find(bodies, "wall-map-spec.data")):
             page.wait_for_timeout(200)
@@ -370,10 +429,21 @@ def wait_drawn(page) -> dict:
 
 
 def draw(page, navigate: Callable[[], None]) -> Draw:
+    """Navigate, wait for the first draw, then until frames flow again (up to 60 s): a reload
+    while the last page still renders would measure that page's leftovers."""
     navigate()
     state = wait_drawn(page)
     marks = page.evaluate(MILESTONES)
-    return Draw(state["firstDrawMs"], state["venues"], state["error"], page.evaluate(TRANSFER),
+    first, smooth = state["firstDrawMs"], None
+    if first is not None:
+        try:
+            page.wait_for_function(f"() => ({SMOOTH})({first}) !== null", timeout=60_000,
+                                   polling=250)
+            smooth = page.evaluate(SMOOTH, first)
+        except PlaywrightTimeout:
+            print(f"  frames did not flow again within 60 s of the first draw ({first} ms)")
+    return Draw(first, state["venues"], state["error"], page.evaluate(TRANSFER),
+                page.evaluate(NEXT_FRAME, first) if first is not None else None, smooth,
                 marks["spec"], marks["layer"])
 
 
@@ -445,8 +515,7 @@ def replay_scope(s: requests.Session, base: str, role: str, check: dict, refresh
         return ok(s.post(dash_url, data=json.dumps(body), headers=headers), f"{role} refresh")
 
     def call_numbers(_i: int) -> requests.Response:
-        r = ok(s.get(base + "/wall-data/numbers.bin"), f"{role} numbers.bin")
-        return r
+        return ok(s.get(base + "/wall-data/numbers.bin"), f"{role} numbers.bin")
 
     check_ms, _ = timed(call_check, runs)
     refresh_ms, answer = timed(call_refresh, runs)
@@ -511,14 +580,17 @@ def bench_db(browser, url: str, instance: Path, args, log_dir: Path) -> tuple[li
                   f"numbers.bin {summary(result.numbers_ms)} ms, since "
                   f"{summary(result.since_ms)} ms ({result.since_rows:,} rows); others "
                   f"{others:.2f} cores", flush=True)
+        assets = asset_stamp()
         browser_result, others = measured(
             lambda: first_draws(browser, guard, server.url, cookies_city, args.loads), args,
             "first draws")
+        assets = stamp_span(assets, asset_stamp())
         browser_result.sizes, browser_result.others = sizes, others
     finally:
         server.stop()
     report(info, scopes, browser_result, guard)
-    return (scope_rows(info, scopes, stamp), [db_row(info, browser_result, guard, stamp)],
+    return (scope_rows(info, scopes, stamp),
+            [db_row(info, browser_result, guard, f"{stamp}, {assets}")],
             len(guard.external))
 
 
@@ -551,7 +623,9 @@ def report(info: DbInfo, scopes: list[ScopeResult], b: BrowserResult, guard: Gua
         print(f"  {name}: {mb(g)} gzip, {mb(r)} raw")
     for label, draws in (("cold", b.cold), ("warm", b.warm)):
         print(f"  first draw {label}: " + ", ".join(
-            f"{d.first_draw_ms} ms (spec {ms(d.spec_ms)}, layer data {ms(d.layer_ms)}; "
+            f"{d.first_draw_ms} ms (next frame {ms(d.next_frame_ms)}, smooth "
+            f"{ms(d.smooth_ms)}, spec {ms(d.spec_ms)}, "
+            f"layer data {ms(d.layer_ms)}; "
             f"{d.venues:,} venues, {mb(d.transfer)} transferred"
             + (f", error {d.error}" if d.error else "") + ")" for d in draws)
             + f"; others {b.others:.2f} cores")
@@ -569,6 +643,10 @@ def report(info: DbInfo, scopes: list[ScopeResult], b: BrowserResult, guard: Gua
           f"{'ok' if drawn == {info.venues} else 'MISMATCH'}; external requests "
           f"{len(guard.external)}" + (f" {guard.external[:5]}" if guard.external else ""),
           flush=True)
+    for what, items in (("HTTP >= 400 in the browser", guard.failed),
+                        ("JavaScript errors", guard.js_errors)):
+        if items:
+            print(f"  {what}: {len(items)}, e.g. " + "; ".join(sorted(set(items))[:5]))
 
 
 # -- RESULTS.md -----------------------------------------------------------------------------------
@@ -597,11 +675,15 @@ def db_row(info: DbInfo, b: BrowserResult, guard: Guard, stamp: str) -> str:
     return (f"{prefix(info)} {mb(vg)} / {mb(vr)} | {mb(ng)} / {mb(nr)} | **{mb(vg + ng)}** / "
             f"{mb(vr + nr)} | {bold(median_draw(b.cold))} ({each(b.cold)}) | "
             f"{bold(median_draw(b.warm))} ({each(b.warm)}) | "
+            f"{ms(med(d.next_frame_ms for d in b.cold))} / "
+            f"{ms(med(d.next_frame_ms for d in b.warm))} | "
+            f"{ms(med(d.smooth_ms for d in b.cold))} / {ms(med(d.smooth_ms for d in b.warm))} | "
             f"{ms(med(d.spec_ms for d in b.cold))} / {ms(med(d.layer_ms for d in b.cold))} | "
             f"{mb(statistics.median(d.transfer for d in b.cold))} / "
             f"{mb(statistics.median(d.transfer for d in b.warm))} | "
             f"{', '.join(f'{n:,}' for n in drawn)} of {info.venues:,} | "
-            f"{len(guard.external)} | {b.others:.2f} | {stamp} |")
+            f"{len(guard.external)} | {len(guard.failed)} / {len(guard.js_errors)} | "
+            f"{b.others:.2f} | {stamp} |")
 
 
 COMMON = ["date", "machine", "database", "venues", "scans (days of rollups)"]
@@ -610,8 +692,10 @@ SCOPE_COLUMNS = COMMON + ["scope", "N", "check ms min / med / max", "refresh ms 
                           "numbers.bin since ms (med) (rows)", "other cores", "source"]
 DB_COLUMNS = COMMON + ["venues.bin gzip / raw", "numbers.bin gzip / raw", "layer total gzip / raw",
                        "first draw cold ms", "first draw warm ms",
+                       "next frame cold / warm ms (med)", "smooth cold / warm ms (med)",
                        "cold: spec / layer data ms (med)", "page MB cold / warm",
-                       "venues drawn", "external", "other cores", "source"]
+                       "venues drawn", "external", "HTTP ≥ 400 / JS errors", "other cores",
+                       "source"]
 
 
 def header(columns: list[str]) -> str:
@@ -630,7 +714,7 @@ on localhost (the server's time plus ~1 ms). numbers.bin: the whole day (no `sin
 "other cores": CPU other processes took meanwhile (a shared 2-core machine: each phase first waits
 up to 3 min for < 0.3 cores, and is repeated up to twice when others took more; the least contended
 attempt is kept). "source" names the application code the server ran (hash of the .py files,
-newest file's time).
+newest file's time; in the second table also assets/*.js and *.css, read from disk per request).
 
 """ + header(SCOPE_COLUMNS) + """
 """ + SUBHEADING + """
@@ -639,13 +723,18 @@ Bytes as sent for the city commander, gzip (Accept-Encoding: gzip, as every brow
 (identity): `/wall-data/venues.bin` (positions and kinds, ETag) and `/wall-data/numbers.bin` (the
 whole day's numbers). First draw = `window.placecodeWall.state().firstDrawMs`, i.e.
 `performance.now()` (ms since navigation start) at the first deck.gl frame with the whole venue
-layer loaded; median of the loads (each in brackets). "spec / layer data": ms after navigation
-when the refresh answer (the map spec) and both venue-layer files had arrived (cold loads, median).
-Cold: a new browser context per load with only the session cookie (nothing cached, no login page
-seen). Warm: reloads in one context after a first load; that context has no Playwright route
-handler (routing disables the HTTP cache), the others abort any request leaving 127.0.0.1; the
-browser resolves no host but 127.0.0.1 either way. "page MB" = transferSize summed over the
-navigation and every resource (cold / warm). "external" = requests that tried to leave 127.0.0.1.
+layer loaded; median of the loads (each in brackets). "next frame": when the first animation frame
+after it started, i.e. the main thread was free again (software WebGL here: deck.gl stamps
+firstDrawMs when it has issued a frame, whose GPU work can then hold the page for seconds);
+"smooth": from when frames flowed again (10 in a row < 100 ms apart); the next load waits for it.
+"spec / layer data": ms after navigation when the refresh answer (the map spec) and both
+venue-layer files had arrived (cold loads, median). Cold: a new browser context per load with only
+the session cookie (nothing cached, no login page seen). Warm: reloads in one context after a first
+load; that context has no Playwright route handler (routing disables the HTTP cache), the others
+abort any request leaving 127.0.0.1; the browser resolves no host but 127.0.0.1 either way.
+"page MB" = transferSize summed over the navigation and every resource (cold / warm).
+"external" = requests that tried to leave 127.0.0.1; "HTTP ≥ 400 / JS errors": failed responses
+and JavaScript errors the browser saw (all phases).
 
 """ + header(DB_COLUMNS)
 
@@ -693,7 +782,6 @@ def main() -> None:
         parser.error("give --instance once, or once per --db")
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"Chromium not found at {CHROMIUM} (PLACECODE_CHROMIUM)")
-    from playwright.sync_api import sync_playwright
 
     tmp = Path(tempfile.mkdtemp(prefix="placecode-bench-wall-"))
     instances = args.instance * len(args.db) if len(args.instance) == 1 else \
@@ -716,6 +804,8 @@ def main() -> None:
         finally:
             browser.close()
     print("\n".join(scope_lines + db_lines))
+    if external:
+        print(f"WARNING: {external} requests tried to leave 127.0.0.1 (aborted)")
     if not args.no_record:
         record(scope_lines, db_lines)
         print(f"recorded in {RESULTS}")
