@@ -70,6 +70,14 @@ def wall_time(info: dict[str, str], clock: datetime,
     return clock, False
 
 
+def shown_moment(engine: Engine, clock: datetime) -> tuple[dict[str, str], datetime, bool]:
+    """The city's facts, and the moment the wall shows with whether it is a snapshot
+    (`wall_time` fed from the database)."""
+    info = city_meta(engine)
+    as_of, snapshot = wall_time(info, clock, latest_scan_hour(engine))
+    return info, as_of, snapshot
+
+
 def _shapes(engine: Engine, query, columns: list[str]) -> gpd.GeoDataFrame:
     with engine.connect() as conn:
         frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=columns)

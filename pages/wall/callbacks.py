@@ -140,7 +140,7 @@ def check(_tick, lang, known):
     """Every tick: has anything the wall shows changed? A few index lookups, no refresh."""
     lang = lang if lang in LANGS else "zh"
     engine, clock = current_engine(), current_city_now()
-    as_of, _ = q.wall_time(q.city_meta(engine), clock, q.latest_scan_hour(engine))
+    _, as_of, _ = q.shown_moment(engine, clock)
     bucket = int(clock.timestamp()) // FULL_REFRESH_SECONDS
     version = f"{q.wall_version(engine, as_of.date())}:{bucket}"
     live = f"● {t('live', lang)} {clock:%H:%M:%S}"
@@ -188,13 +188,12 @@ def refresh(version, metric, venue_mode, focus, lang, settings):
     metric_options = [{"label": t(METRICS[m][2], lang), "value": m} for m in METRICS]
     mode_options = [{"label": t(VENUE_MODES[m], lang), "value": m} for m in VENUE_MODES
                     if m == "kind" or not scope.aggregates_only]
-    info = q.city_meta(engine)
     shapes = q.district_shapes(engine)
     if shapes.empty:  # no city loaded yet: say what to do instead of an empty map
         empty = html.Div(t("no_data", lang), className="wall-empty")
         return (t("wall_title", lang), metric_options, mode_options, "", {"display": "none"},
                 "", [], None, None, empty, None, None, None)
-    as_of, snapshot = q.wall_time(info, clock, q.latest_scan_hour(engine))
+    info, as_of, snapshot = q.shown_moment(engine, clock)
     day = as_of.date()
     home = scope.home_district
     districts = process_areas(shapes, q.district_metrics(engine, day, scope), metric, lang,
@@ -261,8 +260,7 @@ def trends(_turn, lang):
     """The trends panel, drawn as the rotation comes to it (so plotly loads only then)."""
     lang = lang if lang in LANGS else "zh"
     engine, clock = current_engine(), current_city_now()
-    info = q.city_meta(engine)
-    as_of, _ = q.wall_time(info, clock, q.latest_scan_hour(engine))
+    info, as_of, _ = q.shown_moment(engine, clock)
     day = as_of.date()
     kinds = kind_legend(list(KIND_COLOURS), lang)
     city = info.get("city_name_en" if lang == "en" else "city_name_zh", "")

@@ -99,8 +99,7 @@ def _day_arg() -> date:
     raw = request.args.get("day")
     if not raw:
         engine = current_engine()
-        return q.wall_time(q.city_meta(engine), current_city_now(),
-                           q.latest_scan_hour(engine))[0].date()
+        return q.shown_moment(engine, current_city_now())[1].date()
     try:
         return date.fromisoformat(raw)
     except ValueError:
