@@ -176,6 +176,25 @@ def cmd_reevaluate(args: argparse.Namespace) -> None:
           + (", ".join(f"{v} {n:,}" for v, n in sorted(result.flagged.items())) or "none"))
 
 
+def cmd_trace(args: argparse.Namespace) -> None:
+    from placecode.tracing.contacts import TraceParams, UnknownPerson, trace_report
+
+    settings = _settings(args)
+    engine = _engine(settings)
+    if not 1 <= args.days <= settings.retention_days:
+        raise CliError(f"--days: give 1 to {settings.retention_days} (the retention window)")
+    who = os.environ.get("USER", "cli")
+    try:
+        found = trace_report(engine, args.person, settings.secret_key,
+                             city_now(settings.timezone), f"cli:{who}", TraceParams(days=args.days))
+    except UnknownPerson as exc:
+        raise CliError(str(exc)) from None
+    if args.format == "json":
+        print(found.to_json(orient="records", date_format="iso", force_ascii=False))
+    else:
+        print(found.to_csv(index=False), end="")
+
+
 def cmd_receiver(args: argparse.Namespace) -> None:
     from placecode.dispatch.receiver import Receiver
 
@@ -321,6 +340,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--role", required=True, choices=ROLES)
     p.add_argument("--district", type=int, help="district id (adcode) for district roles")
+    p = add("trace", cmd_trace, "close and secondary contacts of a person (audited)")
+    p.add_argument("person", help="the person's ID number or app token")
+    p.add_argument("--days", type=int, default=14, help="days back from now (default 14)")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+
     p = sub.add_parser("receiver", help="run a local webhook receiver for alert pushes (demo)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8061)

@@ -15,10 +15,12 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, select
 
+from placecode.auth.audit import record
 from placecode.db.fast import raw_rows
-from placecode.db.schema import scans, venues
+from placecode.db.schema import persons, scans, venues
+from placecode.pseudonym import person_key
 
 # Minutes a visit lasts when the scan has no check-out (buses and taxis: one ride).
 DEFAULT_DWELL_MINUTES = {
@@ -78,7 +80,8 @@ def overlapping(conn: Connection, sources: pd.DataFrame, params: TraceParams,
                 exclude: set[int]) -> pd.DataFrame:
     """Other persons' visits overlapping the source visits (widened by the tolerance) at the
     same venue. `sources`: venue_id, start, end, source_person_id. Returns person_id, venue_id,
-    contact_at (when the overlap began), via_person_id; persons in `exclude` left out."""
+    contact_at (when the overlap with the widened source visit began), via_person_id; persons in
+    `exclude` left out."""
     if sources.empty:
         return pd.DataFrame(columns=["person_id", "venue_id", "contact_at", "via_person_id"])
     lo = sources["start"] - params.tolerance
@@ -131,3 +134,36 @@ def trace_contacts(conn: Connection, person_id: int, until: datetime,
     contact_since = second["via_person_id"].map(close.set_index("person_id")["contact_at"])
     second = second[second["contact_at"] >= contact_since]
     return pd.concat([close, _first_contact(second, 2)], ignore_index=True)
+
+
+class UnknownPerson(LookupError):
+    """No person has this ID number under this instance's secret."""
+
+
+def trace_report(engine: Engine, raw_id: str, secret: str, until: datetime, who: str,
+                 params: TraceParams | None = None) -> pd.DataFrame:
+    """Contacts of the person with this ID number, as a list a duty officer hands on: tier
+    (close | secondary), person_key, venue_code, contact_at, via (a person_key). Audited as
+    one look at a named person, in the same transaction as the read."""
+    key = person_key(raw_id, secret)
+    with engine.begin() as conn:
+        found = conn.execute(select(persons.c.id).where(persons.c.person_key == key)).scalar()
+        if found is None:
+            raise UnknownPerson("no person with this ID number: check it (it is matched "
+                                "through this instance's secret key)")
+        contacts = trace_contacts(conn, found, until, params)
+        ids = {found, *contacts["person_id"].tolist(), *contacts["via_person_id"].tolist()}
+        keys = dict(raw_rows(conn, select(persons.c.id, persons.c.person_key)
+                             .where(persons.c.id.in_(sorted(int(i) for i in ids)))))
+        codes = dict(raw_rows(conn, select(venues.c.id, venues.c.code).where(
+            venues.c.id.in_(sorted(int(v) for v in contacts["venue_id"].unique())))))
+        record(conn, "trace", username=who, subject=f"person {key}",
+               detail=f"{len(contacts)} contacts, {(params or TraceParams()).days} days to "
+                      f"{until:%Y-%m-%d %H:%M}")
+    return pd.DataFrame({
+        "tier": contacts["tier"].map({1: "close", 2: "secondary"}),
+        "person_key": contacts["person_id"].map(keys),
+        "venue_code": contacts["venue_id"].map(codes),
+        "contact_at": pd.to_datetime(contacts["contact_at"]),
+        "via": contacts["via_person_id"].map(keys),
+    }).sort_values(["tier", "contact_at"], ignore_index=True)
