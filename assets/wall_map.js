@@ -217,20 +217,20 @@
     }
   }
 
-  function areaLayer(id, data, colours, spec, opts) {
+  function areaLayer(id, data, colours, spec, alpha) {
     const th = THEMES[spec.theme] || THEMES.dark;
-    return new deck.GeoJsonLayer(Object.assign({
+    return new deck.GeoJsonLayer({
       id: id, data: data, pickable: true, stroked: true, filled: true,
       getFillColor: function (f) {
         const a = colours[String(f.properties.id)];
-        return rgba(a ? a.fill : null, opts.alpha);
+        return rgba(a ? a.fill : null, alpha);
       },
       getLineColor: function (f) { return f.properties.id === spec.home ? th.home : th.line; },
       getLineWidth: function (f) { return (f.properties.id === spec.home ? 5 : 1.5) * scale(); },
       lineWidthUnits: "pixels",
       updateTriggers: {getFillColor: [spec.version, spec.metric, spec.focus],
                        getLineColor: spec.home, getLineWidth: spec.home},
-    }, opts.extra || {}));
+    });
   }
 
   function labelLayer(id, data, colours, spec) {
@@ -256,11 +256,11 @@
     const focused = spec.focus !== null && W.areas[spec.focus];
     if (city) {
       out.push(areaLayer("districts", city, spec.areas, spec,
-                         {alpha: focused ? 70 : 235, extra: {}}));
+                         focused ? 70 : 235));
     }
     if (focused) {
       out.push(areaLayer("subdistricts", W.areas[spec.focus], spec.sub || {}, spec,
-                         {alpha: 235, extra: {}}));
+                         235));
     }
     const v = W.v;
     if (v && v.day) {
