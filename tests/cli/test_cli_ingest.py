@@ -18,24 +18,11 @@ from sqlalchemy import func, select, update
 
 from placecode.db import schema as t
 from placecode.dispatch.receiver import Receiver
+from tests.cli.conftest import run
 from tests.cli.test_cli import assert_one_line_error, placecode
 from tests.conftest import SECRET, free_port
 
 SAMPLES = Path(__file__).parents[1] / "data" / "feeds"
-
-
-@pytest.fixture(scope="module")
-def city(tmp_path_factory):
-    """A small demo city built by the CLI (the instance holds its secret and demo people)."""
-    instance = tmp_path_factory.mktemp("cli-city")
-    result = placecode("demo", "--preset", "small", "--quiet", tmp_path=instance,
-                       env={"PLACECODE_SECRET_KEY": SECRET})
-    assert result.returncode == 0, result.stderr
-    return instance
-
-
-def run(city, *args):
-    return placecode(*args, tmp_path=city, env={"PLACECODE_SECRET_KEY": SECRET})
 
 
 def test_import_reports_rows_and_writes_rejects(city, tmp_path):

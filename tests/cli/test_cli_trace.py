@@ -8,28 +8,14 @@ import json
 from datetime import timedelta
 
 import pandas as pd
-import pytest
 from sqlalchemy import func, select
 
 from placecode.clock import city_now
 from placecode.db import schema as t
 from placecode.db.engine import get_engine
 from placecode.tracing.contacts import trace_contacts
-from tests.cli.test_cli import assert_one_line_error, placecode
-from tests.conftest import SECRET
-
-
-@pytest.fixture(scope="module")
-def city(tmp_path_factory):
-    instance = tmp_path_factory.mktemp("trace-city")
-    result = placecode("demo", "--preset", "small", "--quiet", tmp_path=instance,
-                       env={"PLACECODE_SECRET_KEY": SECRET})
-    assert result.returncode == 0, result.stderr
-    return instance
-
-
-def run(city, *args):
-    return placecode(*args, tmp_path=city, env={"PLACECODE_SECRET_KEY": SECRET})
+from tests.cli.conftest import run
+from tests.cli.test_cli import assert_one_line_error
 
 
 def busiest_person(engine) -> int:
