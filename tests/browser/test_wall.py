@@ -33,6 +33,18 @@ def state(page) -> dict:
     return page.evaluate("window.placecodeWall.state()")
 
 
+def wait_state(page, condition: str, timeout: int = 30_000) -> None:
+    """Wait until `condition` (JS over `s`, the map's state) holds; on timeout say what the
+    map's state was, so a slow or failed load is told apart from a wrong one."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(f"(s => {condition})(window.placecodeWall.state())",
+                               timeout=timeout)
+    except PlaywrightTimeout:
+        raise AssertionError(f"map state never met {condition}: {state(page)}") from None
+
+
 def number(text: str) -> int:
     return int(text.replace(",", "").strip())
 
@@ -192,14 +204,14 @@ def test_wall_click_on_a_district_shows_its_subdistricts(page, server):
                              .where(t.subdistricts.c.district_id == 371082)).scalar_one()
     x, y = page.evaluate("([lon, lat]) => window.placecodeWall.project(lon, lat)", [lon, lat])
     page.mouse.click(x, y)
-    page.wait_for_function("window.placecodeWall.state().focus === 371082")
-    page.wait_for_function(f"window.placecodeWall.state().subAreas === {n_sub}")
+    wait_state(page, "s.focus === 371082")
+    wait_state(page, f"s.subAreas === {n_sub}")
     assert "荣成市 · 各街道排名" in page.inner_text("#wall-ranking")
     assert page.locator("#wall-back").is_visible()
     page.wait_for_timeout(1500)  # the fly-to animation
     page.screenshot(path=artifact("wall-subdistricts-1920x1080.png"))
     page.click("#wall-back")
-    page.wait_for_function("window.placecodeWall.state().focus === null")
+    wait_state(page, "s.focus === null")
     assert "各区排名" in page.inner_text("#wall-ranking")
 
 
