@@ -67,10 +67,11 @@ def positions() -> _Positions:
         return cached
 
 
-def _binary(body: bytes, gz: bytes | None = None, **headers) -> Response:
-    """A binary answer, gzipped when the browser accepts it."""
+def _binary(body: bytes, gz: bytes | None = None, level: int = 6, **headers) -> Response:
+    """A binary answer, gzipped (`gz` if already compressed, else now at `level`) when the
+    browser accepts it."""
     if "gzip" in request.headers.get("Accept-Encoding", ""):
-        out = Response(gz if gz is not None else gzip.compress(body, 6),
+        out = Response(gz if gz is not None else gzip.compress(body, level),
                        mimetype="application/octet-stream")
         out.headers["Content-Encoding"] = "gzip"
     else:
@@ -157,7 +158,7 @@ def numbers_bin() -> Response:
         current = day_numbers(day)
         frame, newest = current.numbers.reset_index(), current.seq
     body, unknown = encode_numbers(positions().ids, frame)
-    return _binary(body, gzip.compress(body, 3), X_Day=day.isoformat(),
+    return _binary(body, level=3, X_Day=day.isoformat(),
                    X_Count=len(frame) - unknown, X_Seq=newest, X_Full=int(not raw),
                    X_Positions_Stale=int(unknown > 0), Cache_Control="no-store")
 
