@@ -203,7 +203,19 @@
   }
 
   /* A click on a district zooms to it (venues on top do not get in the way); a click outside
-     the city, or on the district already shown, goes back to the whole city. */
+     the city, or on the district already shown, goes back to the whole city. The DOM's click
+     is used, not deck.gl's tap, which drops a click whose press lasts over 250 ms (a busy
+     kiosk); a press that moved more than a few pixels was a pan, not a click. */
+  function listenForClicks(el) {
+    let down = null;
+    el.addEventListener("pointerdown", function (e) { down = [e.clientX, e.clientY]; });
+    el.addEventListener("click", function (e) {
+      if (!down || Math.hypot(e.clientX - down[0], e.clientY - down[1]) > 6) return;
+      const box = el.getBoundingClientRect();
+      clicked({x: e.clientX - box.left, y: e.clientY - box.top});
+    });
+  }
+
   function clicked(info) {
     const hit = W.deck.pickObject({x: info.x, y: info.y, layerIds: ["districts"]});
     const id = hit && hit.object ? hit.object.properties.id : null;
@@ -289,11 +301,12 @@
     const tip = document.createElement("div");
     tip.className = "wall-map-tip";
     el.appendChild(tip);
+    listenForClicks(el);
     W.deck = new deck.Deck({
       parent: el, controller: true, useDevicePixels: true,
       initialViewState: viewFor(bounds(W.areas.city.features)),
       style: {position: "absolute", inset: "0"},
-      onHover: tooltip, onClick: clicked,
+      onHover: tooltip,
       onAfterRender: function () {
         W.frames += 1;
         if (W.firstDrawMs === null && W.v && W.v.day) {
