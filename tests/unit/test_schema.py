@@ -19,20 +19,23 @@ def test_schema_init_db_creates_contract_tables_and_indexes(db_url):
     assert CONTRACT_TABLES <= set(created)
     inspector = inspect(engine)
     scan_indexes = {tuple(i["column_names"]): i["unique"] for i in inspector.get_indexes("scans")}
-    assert ("venue_id", "ts") in scan_indexes
-    assert ("person_id", "ts") in scan_indexes
+    # covering indexes for who was at a venue when, and where a person went
+    assert ("venue_id", "ts", "person_id", "checkout_ts") in scan_indexes
+    assert ("person_id", "ts", "venue_id", "checkout_ts") in scan_indexes
     assert bool(scan_indexes[("scan_id",)])
     assert init_db(engine) == []  # running it again changes nothing
 
 
 def test_schema_init_db_upgrades_a_database_from_before_the_change_stamp(db_url):
-    """A database made before `rollup_venue_day.seq` existed gets the column and its index, and
-    keeps its rows (what `placecode serve` does to a reused demo city)."""
+    """A database made before `rollup_venue_day.seq` existed gets the column and its index, its
+    retired narrow scan index is replaced by the covering one, and it keeps its rows (what `placecode serve` does to a reused demo city)."""
     engine = get_engine(db_url)
     init_db(engine)
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP INDEX ix_rollup_venue_day_day_seq")
         conn.exec_driver_sql("DROP INDEX ix_scans_red_ts")
+        conn.exec_driver_sql("DROP INDEX ix_scans_venue_ts_person")
+        conn.exec_driver_sql("CREATE INDEX ix_scans_venue_ts ON scans (venue_id, ts)")
         conn.exec_driver_sql("ALTER TABLE rollup_venue_day DROP COLUMN seq")
         conn.exec_driver_sql("INSERT INTO rollup_venue_day (venue_id, day, scans, red, yellow) "
                              "VALUES (1, '2026-11-23', 5, 1, 0)")
@@ -42,6 +45,8 @@ def test_schema_init_db_upgrades_a_database_from_before_the_change_stamp(db_url)
     assert "seq" in {c["name"] for c in inspector.get_columns("rollup_venue_day")}
     assert "ix_rollup_venue_day_day_seq" in {i["name"] for i in
                                              inspector.get_indexes("rollup_venue_day")}
-    assert "ix_scans_red_ts" in {i["name"] for i in inspector.get_indexes("scans")}
+    scan_indexes = {i["name"] for i in inspector.get_indexes("scans")}
+    assert {"ix_scans_red_ts", "ix_scans_venue_ts_person"} <= scan_indexes
+    assert "ix_scans_venue_ts" not in scan_indexes  # replaced by the covering index
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT scans, seq FROM rollup_venue_day").all() == [(5, None)]
