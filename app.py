@@ -68,8 +68,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         pages_folder=str(ROOT / "pages"),
         assets_folder=str(ROOT / "assets"),
         # Dash auto-includes every asset whose *file name* this does not match: only our own
-        # three; vendored files are linked where needed (deck.gl only on the wall, lazily).
-        assets_ignore=r"^(?!(placecode\.css|shell\.js|wall_map\.js)$)",
+        # four; vendored files are loaded where needed (deck.gl only with a map, lazily).
+        assets_ignore=r"^(?!(placecode\.css|shell\.js|wall_map\.js|spec_map\.js)$)",
         external_stylesheets=STYLESHEETS,
         serve_locally=True,
         title="placecode",

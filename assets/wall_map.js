@@ -392,6 +392,7 @@
 
   window.placecodeWall = {
     render: render,
+    loadDeck: loadDeck,  /* shared with the desk maps (spec_map.js) */
     /* Page pixel of a lon/lat on the map (tests click districts with it). */
     project: function (lon, lat) {
       const xy = W.deck.getViewports()[0].project([lon, lat]);

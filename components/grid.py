@@ -12,11 +12,14 @@ DARK_THEME = {"function": (
 )}
 
 
-def build_grid(grid_id: str, height: str = "60vh", **options) -> dag.AgGrid:
-    """An empty grid; callbacks fill rowData and columnDefs."""
+def build_grid(grid_id: str, height: str = "60vh", infinite: bool = False,
+               **options) -> dag.AgGrid:
+    """An empty grid; callbacks fill rowData and columnDefs. `infinite`: rows come in blocks
+    from a getRowsRequest -> getRowsResponse callback (lists too long for the browser)."""
+    rows = {"rowModelType": "infinite"} if infinite else {"rowData": []}
     return dag.AgGrid(
-        id=grid_id, rowData=[], columnDefs=[],
-        defaultColDef={"sortable": True, "resizable": True, "filter": True},
+        id=grid_id, columnDefs=[], **rows,
+        defaultColDef={"sortable": True, "resizable": True, "filter": not infinite},
         dashGridOptions={"theme": DARK_THEME, "animateRows": False} | options,
         style={"height": height}, className="pc-grid",
     )

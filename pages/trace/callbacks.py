@@ -1,0 +1,288 @@
+"""Trace page callbacks: person -> queries.trace -> map spec, rows, graph; the contact list is
+paged from a per-process cache of the result (the heavy case has 300k contacts: they never go
+to the browser at once), recomputed when another worker or a restart lost it."""
+
+from __future__ import annotations
+
+import io
+import secrets
+import threading
+from collections import OrderedDict
+from datetime import datetime
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, clientside_callback, dcc
+from flask_login import current_user
+
+from components.grid import build_grid
+from components.i18n import t
+from components.numbers import fmt_int
+from components.trace import contact_graph, contact_rows, map_spec, visit_rows
+from components.wall import Kpi, build_kpi_row
+from pages.trace import ids
+from placecode.tracing.contacts import TraceParams
+from placecode.web import current_city_now, current_engine, current_scope, current_settings
+from queries import trace as q
+from queries.alerts import ScopeError
+from queries.wall import shown_moment
+
+CACHE_SIZE = 8
+SHOWN_MAX = 8  # contacts drawn with the case at once
+_cache: OrderedDict[str, tuple[str, q.TraceResult]] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _remember(result: q.TraceResult) -> str:
+    token = secrets.token_urlsafe(12)
+    with _lock:
+        _cache[token] = (current_user.username, result)
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return token
+
+
+def _result(state: dict | None) -> q.TraceResult | None:
+    """The shown trace of this user: from the cache, else traced again (and audited again)."""
+    if not state:
+        return None
+    with _lock:
+        hit = _cache.get(state["token"])
+    if hit and hit[0] == current_user.username:
+        return hit[1]
+    engine = current_engine()
+    person = q.find_person(engine, key=state["person_key"])
+    result = q.trace(engine, current_scope(), person, datetime.fromisoformat(state["until"]),
+                     current_user.username, TraceParams(days=state["days"]))
+    with _lock:
+        _cache[state["token"]] = (current_user.username, result)
+    return result
+
+
+def contact_columns(lang: str) -> list[dict]:
+    return [
+        {"field": "tier", "headerName": t("col_tier", lang), "width": 110,
+         "checkboxSelection": True, "headerCheckboxSelection": False},
+        {"field": "person", "headerName": t("col_person", lang), "width": 150, "sortable": False},
+        {"field": "venue", "headerName": t("col_venue", lang), "flex": 2, "sortable": False},
+        {"field": "code", "headerName": t("col_code", lang), "width": 170, "sortable": False},
+        {"field": "contact_at", "headerName": t("col_contact_at", lang), "width": 150},
+        {"field": "via", "headerName": t("col_via", lang), "width": 140, "sortable": False},
+    ]
+
+
+def visit_columns(lang: str) -> list[dict]:
+    return [
+        {"field": "arrived", "headerName": t("col_arrived", lang), "width": 120},
+        {"field": "left", "headerName": t("col_left", lang), "width": 80},
+        {"field": "venue", "headerName": t("col_venue", lang), "flex": 2},
+        {"field": "kind", "headerName": t("col_kind", lang), "width": 110},
+    ]
+
+
+def _grid(lang: str, total: int):
+    grid = build_grid(ids.CONTACTS, height="480px", infinite=True, cacheBlockSize=200,
+                      infiniteInitialRowCount=min(total, 200), rowSelection="multiple",
+                      suppressRowClickSelection=True)
+    grid.columnDefs = contact_columns(lang)
+    return grid
+
+
+@callback(
+    Output(ids.TITLE, "children"), Output(ids.ID_LABEL, "children"),
+    Output(ids.ID_INPUT, "placeholder"), Output(ids.DAYS_LABEL, "children"),
+    Output(ids.GO, "children"), Output(ids.VISITS_TITLE, "children"),
+    Output(ids.CONTACTS_TITLE, "children"), Output(ids.SHOW, "children"),
+    Output(ids.EXPORT_CSV, "children"), Output(ids.EXPORT_PARQUET, "children"),
+    Output(ids.TIERS, "options"), Output(ids.REASON, "placeholder"),
+    Output(ids.MANAGE, "children"), Output(ids.GRAPH_TITLE, "children"),
+    Output(ids.VISITS, "columnDefs"),
+    Input("shell-lang", "data"),
+)
+def labels(lang):
+    lang = lang or "zh"
+    return (t("trace_title", lang), t("trace_id", lang), t("trace_id_hint", lang),
+            t("trace_days", lang), t("trace_go", lang), t("trace_visits", lang),
+            t("trace_contacts", lang), t("trace_show", lang), t("export_csv", lang),
+            t("export_parquet", lang),
+            [{"label": t("manage_close", lang), "value": "close"},
+             {"label": t("manage_both", lang), "value": "both"}],
+            t("manage_reason", lang), t("manage_go", lang), t("trace_graph", lang),
+            visit_columns(lang))
+
+
+@callback(Output(ids.DAYS, "value"), Output(ids.DAYS, "max"), Input(ids.QUERY, "data"))
+def default_days(query):
+    retention = current_settings().retention_days
+    try:
+        days = int((query or {}).get("days") or TraceParams().days)
+    except ValueError:
+        days = TraceParams().days
+    return min(max(days, 1), retention), retention
+
+
+def _kpis(result: q.TraceResult, lang: str) -> list:
+    c = result.contacts
+    kpis = [
+        Kpi("visits", t("kpi_visits", lang), fmt_int(len(result.visits)),
+            f"{result.visits['venue_id'].nunique()} {t('venues_unit', lang)}"),
+        Kpi("close", t("tier_close", lang), fmt_int(int((c["tier"] == 1).sum())),
+            t("kpi_close_note", lang), tone="alert"),
+        Kpi("secondary", t("tier_secondary", lang), fmt_int(int((c["tier"] == 2).sum())),
+            t("kpi_secondary_note", lang), tone="warn"),
+        Kpi("exposure", t("kpi_exposure", lang), fmt_int(c["venue_id"].nunique()),
+            t("kpi_exposure_note", lang)),
+        Kpi("took", t("kpi_took", lang), f"{result.seconds:.1f} s",
+            f"{result.start:%m-%d} – {result.until:%m-%d %H:%M}"),
+    ]
+    return build_kpi_row(kpis, ids.kpi_value)
+
+
+@callback(
+    Output(ids.STATE, "data"), Output(ids.MESSAGE, "children"), Output(ids.KPIS, "children"),
+    Output(ids.MAP_SPEC, "data"), Output(ids.VISITS, "rowData"),
+    Output(ids.CONTACTS_BOX, "children"), Output(ids.GRAPH, "figure"),
+    Output(ids.GRAPH_NOTE, "children"), Output(ids.MANAGE_MSG, "children"),
+    Input(ids.GO, "n_clicks"), Input(ids.ID_INPUT, "n_submit"), Input(ids.QUERY, "data"),
+    State(ids.ID_INPUT, "value"), State(ids.DAYS, "value"), State("shell-lang", "data"),
+    running=[(Output(ids.GO, "disabled"), True, False)],
+)
+def run_trace(_go, _submit, query, raw_id, days, lang):
+    lang = lang or "zh"
+    query = query or {}
+    typed = dash.ctx.triggered_id in (ids.GO, ids.ID_INPUT)
+    if not typed and not (query.get("person") or query.get("alert")):
+        return (None, dbc.Alert(t("trace_start", lang), color="secondary"), [], None, [],
+                None, {}, "", None)
+    engine, scope = current_engine(), current_scope()
+    retention = current_settings().retention_days
+    try:
+        days = int(days or query.get("days") or TraceParams().days)
+    except ValueError:
+        days = 0
+    if not 1 <= days <= retention:
+        return _refused(t("trace_days_bad", lang).format(n=retention))
+    try:
+        if typed:
+            person = q.find_person(engine, raw_id=raw_id or "",
+                                   secret=current_settings().secret_key)
+        elif query.get("person"):
+            person = q.find_person(engine, key=query["person"])
+        else:
+            person = q.find_person(engine, alert_id=int(query["alert"]))
+        _, until, _ = shown_moment(engine, current_city_now())
+        result = q.trace(engine, scope, person, until, current_user.username,
+                         TraceParams(days=days))
+    except (q.UnknownPerson, ScopeError, ValueError) as exc:
+        return _refused(str(exc))
+    state = {"token": _remember(result), "person_key": person.key,
+             "until": result.until.isoformat(), "days": days}
+    autoplay = query.get("autoplay") == "1"
+    spec = map_spec(ids.MAP, result.visits, result.contacts, {}, lang, autoplay=autoplay,
+                    controls=query.get("controls") != "0")
+    figure, folded = contact_graph(result.contacts, lang)
+    note = t("graph_folded", lang) if folded else t("graph_full", lang)
+    message = (dbc.Alert(t("trace_no_visits", lang), color="secondary")
+               if result.visits.empty else None)
+    return (state, message, _kpis(result, lang), spec, visit_rows(result.visits, lang),
+            _grid(lang, len(result.contacts)), figure, note, None)
+
+
+def _refused(text: str):
+    return (None, dbc.Alert(text, color="warning", className="trace-error"), [], None, [],
+            None, {}, "", None)
+
+
+@callback(
+    Output(ids.CONTACTS, "getRowsResponse"),
+    Input(ids.CONTACTS, "getRowsRequest"),
+    State(ids.STATE, "data"), State("shell-lang", "data"),
+    prevent_initial_call=True,
+)
+def contact_block(request, state, lang):
+    """One block of the contact list, sorted as the grid asks (tier, then time by default)."""
+    result = _result(state)
+    if result is None or not request:
+        return dash.no_update
+    frame = result.contacts
+    for sort in (request.get("sortModel") or [])[:1]:
+        column = {"tier": "tier", "contact_at": "contact_at"}.get(sort["colId"])
+        if column:
+            frame = frame.sort_values([column, "person_id"], ascending=sort["sort"] == "asc",
+                                      kind="stable")
+    block = frame.iloc[request["startRow"]:request["endRow"]]
+    return {"rowData": contact_rows(block, lang or "zh"), "rowCount": len(frame)}
+
+
+@callback(
+    Output(ids.MAP_SPEC, "data", allow_duplicate=True),
+    Output(ids.MANAGE_MSG, "children", allow_duplicate=True),
+    Input(ids.SHOW, "n_clicks"),
+    State(ids.CONTACTS, "selectedRows"), State(ids.STATE, "data"), State("shell-lang", "data"),
+    prevent_initial_call=True,
+)
+def show_selected(_n, rows, state, lang):
+    """The chosen contacts' trails with the case's, in their own colours."""
+    lang = lang or "zh"
+    result = _result(state)
+    if result is None:
+        return dash.no_update, dash.no_update
+    chosen = [r["person_id"] for r in (rows or [])][:SHOWN_MAX]
+    if not chosen:
+        return dash.no_update, dbc.Alert(t("trace_pick", lang), color="secondary")
+    frame = q.contact_trajectories(current_engine(), current_scope(), result, chosen,
+                                   current_user.username)
+    keys = result.contacts.set_index("person_id")["person_key"]
+    others = {"••••" + keys[p][-4:]: frame[frame["person_id"] == p] for p in chosen}
+    return map_spec(ids.MAP, result.visits, result.contacts, others, lang), None
+
+
+@callback(
+    Output(ids.DOWNLOAD, "data"),
+    Input(ids.EXPORT_CSV, "n_clicks"), Input(ids.EXPORT_PARQUET, "n_clicks"),
+    State(ids.STATE, "data"),
+    prevent_initial_call=True,
+)
+def export(_csv, _parquet, state):
+    result = _result(state)
+    if result is None:
+        return dash.no_update
+    fmt = "parquet" if dash.ctx.triggered_id == ids.EXPORT_PARQUET else "csv"
+    frame = q.export_frame(current_engine(), current_scope(), result, fmt,
+                           current_user.username)
+    name = f"contacts-{result.person.key[:8]}-{result.until:%Y%m%d}.{fmt}"
+    if fmt == "csv":
+        return dcc.send_data_frame(frame.to_csv, name, index=False)
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return dcc.send_bytes(buffer.getvalue(), name)
+
+
+@callback(
+    Output(ids.MANAGE_MSG, "children", allow_duplicate=True),
+    Input(ids.MANAGE, "n_clicks"),
+    State(ids.TIERS, "value"), State(ids.REASON, "value"), State(ids.STATE, "data"),
+    State("shell-lang", "data"),
+    prevent_initial_call=True,
+    running=[(Output(ids.MANAGE, "disabled"), True, False)],
+)
+def manage(_n, tiers, reason, state, lang):
+    lang = lang or "zh"
+    result = _result(state)
+    if result is None:
+        return dbc.Alert(t("trace_start", lang), color="secondary")
+    chosen = {1} if tiers == "close" else {1, 2}
+    try:
+        added = q.put_under_management(current_engine(), current_scope(), result, chosen,
+                                       reason, current_user.username, current_city_now())
+    except (ValueError, ScopeError) as exc:
+        return dbc.Alert(str(exc), color="warning", className="manage-error")
+    return dbc.Alert(t("manage_done", lang).format(n=fmt_int(added)), color="success",
+                     className="manage-done")
+
+
+clientside_callback(
+    dash.ClientsideFunction(namespace="maps", function_name="draw"),
+    Output(ids.MAP_SINK, "data"),
+    Input(ids.MAP_SPEC, "data"),
+)
