@@ -54,10 +54,9 @@ def map_spec(target: str, visits: pd.DataFrame, contacts: pd.DataFrame,
     for i, (name, frame) in enumerate(others.items()):
         trips.append(trip(frame, PALETTE[i % len(PALETTE)], name))
     trips = [x for x in trips if x]
-    exposure = (contacts.groupby(["venue_id", "name", "code", "lon", "lat"])
-                .agg(close=("tier", lambda s: int((s == 1).sum())),
-                     secondary=("tier", lambda s: int((s == 2).sum())))
-                .reset_index()) if len(contacts) else pd.DataFrame()
+    exposure = (contacts.assign(close=contacts["tier"] == 1, secondary=contacts["tier"] == 2)
+                .groupby(["venue_id", "name", "code", "lon", "lat"])[["close", "secondary"]]
+                .sum().reset_index()) if len(contacts) else pd.DataFrame()
     points = []
     for r in exposure.itertuples():
         n = r.close + r.secondary

@@ -40,6 +40,7 @@ def process_rows(frame: pd.DataFrame, lang: str) -> list[dict]:
         "hq": delivery(r.district_state, r.district_attempts, r.district_error, lang),
         "community": delivery(r.community_state, r.community_attempts, r.community_error, lang),
         "hq_state": r.district_state, "community_state": r.community_state,
+        "trace": f"[{t('trace_go', lang)} →](/trace?alert={r.alert_id})",
     } for r in frame.itertuples()]
 
 
@@ -54,6 +55,8 @@ def columns(lang: str) -> list[dict]:
         {"field": "district", "headerName": t("col_district", lang), "width": 120},
         {"field": "reason", "headerName": t("col_reason", lang), "flex": 2},
         {"field": "person", "headerName": t("col_person", lang), "width": 150},
+        {"field": "trace", "headerName": "", "width": 110, "cellRenderer": "markdown",
+         "sortable": False, "filter": False},
         {"field": "hq", "headerName": t("col_hq", lang), "flex": 2, "cellStyle": state_style,
          "wrapText": True, "autoHeight": True},
         {"field": "community", "headerName": t("col_community", lang), "flex": 2,

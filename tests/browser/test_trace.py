@@ -153,3 +153,15 @@ def test_trace_refuses_a_planner_and_an_unknown_id(page, server, case):
     page.press("#trace-id", "Enter")
     page.wait_for_function(
         "document.querySelector('.trace-error').innerText.includes('no person')")
+
+
+def test_a_red_alert_leads_to_its_persons_trace(page, server):
+    from tests.browser.test_rules_alerts import red_scan
+
+    code = red_scan(server)
+    login(page, server, "huancui")  # a district commander: the alert is in their district
+    page.goto(server.url + "/alerts")
+    page.click(f".ag-row:has-text('{code}') a[href^='/trace?alert=']")
+    page.wait_for_selector(KPI.format("visits"))
+    assert number(page.inner_text(KPI.format("visits"))) >= 1
+    assert page.locator(".trace-error").count() == 0

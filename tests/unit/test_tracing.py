@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import delete, insert
 
 from placecode.db import schema as t
 from placecode.db.engine import get_engine, init_db
@@ -91,3 +91,24 @@ def test_tracing_finds_close_and_secondary_contacts(city):
 def test_tracing_window_ends_at_until(city):
     with city.connect() as conn:  # the day before: none of the index person's visits yet
         assert trace_contacts(conn, 1, DAY).empty
+
+
+def test_tracing_after_a_retention_purge_finds_nothing_from_the_purged_days(city):
+    """A purge deletes the personal rows before its cutoff: the contacts made then are gone and
+    the trace of what is left still works."""
+    with city.begin() as conn:
+        conn.execute(delete(t.scans).where(t.scans.c.ts < at(11)))  # purge up to 11:00
+        found = trace_contacts(conn, PEOPLE.index("I") + 1, DAY + timedelta(days=1))
+    assert names(found, 1) == {"G"}  # the shop visits went with the purge; the bus stays
+    assert names(found, 2) == set()
+
+
+def test_tracing_a_long_checkout_is_capped_at_max_stay(city):
+    """A check-out days after the scan (forgotten) counts for max_stay (24 h), not for days."""
+    with city.begin() as conn:
+        conn.execute(insert(t.scans), [
+            {"scan_id": "long", "venue_id": 2, "person_id": PEOPLE.index("K") + 1,
+             "ts": at(8, days_back=3), "checkout_ts": at(23), "verdict": "green",
+             "reasons": ""}])
+        found = trace_contacts(conn, PEOPLE.index("I") + 1, DAY + timedelta(days=1))
+    assert "K" not in names(found, 1)
