@@ -208,6 +208,14 @@
     }
   }
 
+  /* On a page with a desk map, load deck.gl and the districts while Dash is still starting. */
+  if (/^\/(trace|venues|venue\/)/.test(location.pathname)) {
+    document.addEventListener("DOMContentLoaded", function () {  /* after wall_map.js ran */
+      deckReady().catch(function () {});
+      loadAreas().catch(function () {});
+    });
+  }
+
   window.placecodeMaps = {
     render: render,
     state: function (target) {

@@ -210,7 +210,7 @@ def contact_block(request, state, lang):
         if column:
             frame = frame.sort_values([column, "person_id"], ascending=sort["sort"] == "asc",
                                       kind="stable")
-    block = frame.iloc[request["startRow"]:request["endRow"]]
+    block = q.with_keys(current_engine(), frame.iloc[request["startRow"]:request["endRow"]])
     return {"rowData": contact_rows(block, lang or "zh"), "rowCount": len(frame)}
 
 
@@ -232,7 +232,8 @@ def show_selected(_n, rows, state, lang):
         return dash.no_update, dbc.Alert(t("trace_pick", lang), color="secondary")
     frame = q.contact_trajectories(current_engine(), current_scope(), result, chosen,
                                    current_user.username)
-    keys = result.contacts.set_index("person_id")["person_key"]
+    keys = q.with_keys(current_engine(), result.contacts[result.contacts["person_id"].isin(
+        chosen)]).set_index("person_id")["person_key"]
     others = {"••••" + keys[p][-4:]: frame[frame["person_id"] == p] for p in chosen}
     return map_spec(ids.MAP, result.visits, result.contacts, others, lang), None
 
