@@ -37,6 +37,7 @@ def shell(settings: Settings) -> html.Div:
         dbc.NavLink(id={"type": "shell-nav", "index": page["name"]}, href=page["relative_path"],
                     active="exact")
         for page in dash.page_registry.values()
+        if not page.get("path_template")  # /venue/<code> etc. are reached by links, not the nav
     ]
     return html.Div([
         dcc.Store(id="shell-lang", data=preferred_lang(settings)),

@@ -109,8 +109,8 @@ def main() -> None:
         values = [r[name] for r in runs]
         print(f"| {name} | {statistics.median(values):,.0f} | "
               f"{min(values):,.0f}–{max(values):,.0f} |")
-    print(f"| bytes received (MB, by Content-Length) | {statistics.median(r['mb'] for r in runs):.1f}"
-          " | |")
+    mb = statistics.median(r["mb"] for r in runs)
+    print(f"| bytes received (MB, by Content-Length) | {mb:.1f} | |")
 
 
 if __name__ == "__main__":

@@ -29,8 +29,8 @@ from queries.alerts import ScopeError, mask_key
 TRACERS = ("admin", "city_commander", "district_commander", "duty_officer")
 CITY_ROLES = ("admin", "city_commander")
 TIERS = {1: "close", 2: "secondary"}
-REASON_MIN = 4
-KEYS_NOW = 20_000  # contacts whose keys are read with the trace (the graph's node limit)  # characters: "密接管控" is a reason, "x" is not
+REASON_MIN = 4  # characters: "密接管控" is a reason, "x" is not
+KEYS_NOW = 20_000  # contacts whose keys are read with the trace (the graph's node limit)
 
 
 class UnknownPerson(LookupError):
