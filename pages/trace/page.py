@@ -66,4 +66,4 @@ def layout(**query) -> html.Div:
             dcc.Graph(id=ids.GRAPH, className="trace-graph", config={"displaylogo": False},
                       style={"height": "640px"}),
         ], hidden=wall),
-    ], className="trace-page")
+    ], className="trace-page trace-wall" if wall else "trace-page")
