@@ -386,3 +386,88 @@ rollup_industry_district_day = Table(
 )
 
 ROLLUPS = (rollup_venue_day, rollup_district_hour, rollup_industry_district_day)
+
+# -- dispatch: incidents, units, staff and the morning roll-call (issue 7) ----------------------
+
+incidents = Table(
+    "incidents", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("alert_id", BigInteger, ForeignKey("alerts.id"), nullable=False, unique=True),
+    Column("venue_id", BigInteger, ForeignKey("venues.id"), nullable=False),
+    Column("person_id", BigInteger, ForeignKey("persons.id"), nullable=False),
+    Column("district_id", Integer, nullable=False, comment="the venue's"),
+    Column("state", String(12), nullable=False, comment="placecode.dispatch.incidents.STATES"),
+    Column("state_since", Timestamp, nullable=False),
+    Column("opened_at", Timestamp, nullable=False),
+    Column("unit_id", Integer, comment="while dispatched / picked up"),
+    Column("outcome", String(24)),
+    Column("version", Integer, nullable=False, default=1, comment="optimistic lock"),
+    Index("ix_incidents_district_state", "district_id", "state"),
+)
+
+incident_events = Table(
+    "incident_events", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("incident_id", BigInteger, ForeignKey("incidents.id"), nullable=False),
+    Column("ts", Timestamp, nullable=False),
+    Column("username", String(64), nullable=False),
+    Column("from_state", String(12)),
+    Column("to_state", String(12), nullable=False),
+    Column("unit_id", Integer),
+    Column("note", String(300), nullable=False, default=""),
+    Index("ix_incident_events_incident", "incident_id", "ts"),
+    Index("ix_incident_events_ts", "ts"),
+)
+
+units = Table(
+    "units", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code", String(24), nullable=False, unique=True),
+    Column("name", String(64), nullable=False),
+    Column("kind", String(16), nullable=False,
+           comment="pickup | medical | police | community"),
+    Column("district_id", Integer, ForeignKey("districts.id"), nullable=False),
+    Column("subdistrict_id", Integer, ForeignKey("subdistricts.id"), nullable=False),
+    Column("status", String(16), nullable=False, default="available",
+           comment="available | committed | responding | on_scene | out_of_service"),
+    Column("incident_id", BigInteger, comment="the incident it is committed to"),
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("status_since", Timestamp, nullable=False),
+    Index("ix_units_district_status", "district_id", "status"),
+)
+
+staff = Table(
+    "staff", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(32), nullable=False),
+    Column("district_id", Integer, ForeignKey("districts.id"), nullable=False),
+    Column("subdistrict_id", Integer, ForeignKey("subdistricts.id"), nullable=False),
+    Column("unit_id", Integer, ForeignKey("units.id")),
+    Column("username", String(64), comment="the login a field staff member answers with"),
+    Column("active", Boolean, nullable=False, default=True),
+    Index("ix_staff_district", "district_id"),
+)
+
+roll_calls = Table(
+    "roll_calls", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("district_id", Integer, ForeignKey("districts.id"), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("opened_at", Timestamp, nullable=False),
+    Column("opened_by", String(64), nullable=False),
+    Index("ux_roll_calls_district_day", "district_id", "day", unique=True),
+)
+
+roll_call_answers = Table(
+    "roll_call_answers", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("roll_call_id", Integer, ForeignKey("roll_calls.id"), nullable=False),
+    Column("staff_id", Integer, ForeignKey("staff.id"), nullable=False),
+    Column("present", Boolean, nullable=False),
+    Column("reason", String(120), nullable=False, default=""),
+    Column("lon", Float),
+    Column("lat", Float),
+    Column("answered_at", Timestamp, nullable=False),
+    Index("ux_roll_call_answers_call_staff", "roll_call_id", "staff_id", unique=True),
+)

@@ -1,6 +1,6 @@
-"""Alerts: a red verdict from an alerting rule becomes an alert and one outbox row per receiver
-(the venue's district HQ and the person's home community), in the scan's transaction, so an
-acknowledged scan never loses its alert."""
+"""Alerts: a red verdict from an alerting rule becomes an alert, its incident, and one outbox row
+per receiver (the venue's district HQ and the person's home community), in the scan's
+transaction, so an acknowledged scan never loses its alert."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from placecode.db import schema as t
+from placecode.dispatch.board import open_incident
 from placecode.rules.definitions import reason_objects
 
 
@@ -47,6 +48,7 @@ def raise_alerts(conn: Connection, alerting: list[tuple[dict, Any]], vinfo: dict
             district_id=district, community_id=person.community_id, rules=scan["reasons"],
             ts=scan["ts"])).inserted_primary_key[0]
         alert_ids.append(alert_id)
+        open_incident(conn, alert_id, scan["venue_id"], person.id, district, now)
         venue = venues[scan["venue_id"]]
         body = {
             "alert_id": alert_id, "verdict": scan["verdict"], "ts": scan["ts"].isoformat(),

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, select, update
 
 from placecode.db import schema as t
+from placecode.dispatch.board import mark_notified
 
 TIMEOUT_S = 5
 MAX_BACKOFF_S = 60  # a receiver back after an outage gets everything within a minute
@@ -68,8 +69,8 @@ def deliver_due(engine: Engine, now: Callable[[], datetime], limit: int = 200) -
     o = t.outbox
     report = Delivery()
     with engine.connect() as conn:
-        due = conn.execute(select(o.c.id, o.c.url, o.c.payload, o.c.idempotency_key,
-                                  o.c.attempts, o.c.next_attempt_at)
+        due = conn.execute(select(o.c.id, o.c.alert_id, o.c.url, o.c.payload,
+                                  o.c.idempotency_key, o.c.attempts, o.c.next_attempt_at)
                            .where(o.c.state == "pending", o.c.next_attempt_at <= now())
                            .order_by(o.c.id).limit(limit)).all()
     for row in due:
@@ -95,6 +96,8 @@ def deliver_due(engine: Engine, now: Callable[[], datetime], limit: int = 200) -
             conn.execute(update(o).where(o.c.id == row.id).values(
                 state="delivered", attempts=attempts, delivered_at=now(), last_error=""))
         report.sent += 1
+        if row.idempotency_key.startswith("alert-"):
+            mark_notified(engine, row.alert_id, now())
     return report
 
 
