@@ -28,7 +28,8 @@ def test_schema_init_db_creates_contract_tables_and_indexes(db_url):
 
 def test_schema_init_db_upgrades_a_database_from_before_the_change_stamp(db_url):
     """A database made before `rollup_venue_day.seq` existed gets the column and its index, its
-    retired narrow scan index is replaced by the covering one, and it keeps its rows (what `placecode serve` does to a reused demo city)."""
+    retired narrow scan index is replaced by the covering one, and it keeps its rows (what
+    `placecode serve` does to a reused demo city)."""
     engine = get_engine(db_url)
     init_db(engine)
     with engine.begin() as conn:
