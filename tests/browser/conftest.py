@@ -130,6 +130,8 @@ def login(page, server: Server, username: str, lang: str | None = None) -> None:
     page.fill("#username", username)
     page.fill("#password", PASSWORDS[username])
     page.click("button[type=submit]")
+    # logged in once the login page is left: a goto before that would cancel the POST
+    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def artifact(name: str) -> Path:
