@@ -15,7 +15,17 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import BigInteger, Column, Connection, Engine, Integer, MetaData, Table, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    Table,
+    func,
+    select,
+)
 
 from placecode.auth.audit import record
 from placecode.db import schema
@@ -57,10 +67,13 @@ def _ends(start: pd.Series, checkout: pd.Series, dwell: pd.Series,
 
 
 def _intervals(rows: list[tuple], params: TraceParams) -> pd.DataFrame:
-    """(person_id, venue_id, kind, ts, checkout_ts) rows -> visits with start and end."""
+    """(person_id, venue_id, kind, ts, checkout_ts) rows, times as epoch seconds (check-out 0
+    when absent) -> visits with start and end."""
     frame = pd.DataFrame(rows, columns=["person_id", "venue_id", "kind", "start", "checkout"])
-    frame["start"] = pd.to_datetime(frame["start"])
-    checkout = pd.to_datetime(frame.pop("checkout"))
+    frame["start"] = frame["start"].to_numpy(np.int64).astype("datetime64[s]")
+    out = frame.pop("checkout").to_numpy(np.int64)
+    checkout = pd.Series(np.where(out > 0, out, np.iinfo(np.int64).min)
+                         .astype("datetime64[s]"), index=frame.index)
     frame["end"] = _ends(frame["start"], checkout, params.dwell(frame["kind"]), params)
     return frame[VISIT_COLUMNS]
 
@@ -72,7 +85,8 @@ def person_visits(conn: Connection, person_ids, start: datetime, end: datetime,
     parts = []
     s = scans.c
     for i in range(0, len(ids), PERSON_CHUNK):
-        query = (select(s.person_id, s.venue_id, venues.c.kind, s.ts, s.checkout_ts)
+        query = (select(s.person_id, s.venue_id, venues.c.kind, epoch_seconds(s.ts),
+                        func.coalesce(epoch_seconds(s.checkout_ts), 0))
                  .join(venues, venues.c.id == s.venue_id)
                  .where(s.person_id.in_(ids[i:i + PERSON_CHUNK]), s.ts >= start, s.ts < end))
         parts.append(_intervals(raw_rows(conn, query), params))
@@ -171,20 +185,27 @@ def _contacts(conn: Connection, windows: pd.DataFrame, params: TraceParams, tier
     if windows.empty:
         return pd.DataFrame(columns=CONTACT_COLUMNS)
     found = _candidate_visits(conn, windows, params)
-    found = found[~found["person_id"].isin(exclude)]
+    person, v_venue, start, end = (found[c].to_numpy(np.int64) for c in
+                                   ("person_id", "venue_id", "start", "end"))
+    keep = ~np.isin(person, np.fromiter(exclude, np.int64, len(exclude)))
+    person, v_venue, start, end = person[keep], v_venue[keep], start[keep], end[keep]
     venue = windows["venue_id"].to_numpy()
     lo, hi = _seconds(windows["lo"]), _seconds(windows["hi"])
     # the first merged window ending at or after the visit's start: a contact if it begins
     # before the visit's end, from max(visit start, window start)
     m_venue, m_lo, m_hi = _merge(venue, lo, hi)
-    k = np.searchsorted(_key(m_venue, m_hi), _key(found["venue_id"].to_numpy(),
-                                                 found["start"].to_numpy()))
+    k = np.searchsorted(_key(m_venue, m_hi), _key(v_venue, start))
     k_ok = np.minimum(k, len(m_venue) - 1)
-    hit = ((k < len(m_venue)) & (m_venue[k_ok] == found["venue_id"].to_numpy())
-           & (m_lo[k_ok] <= found["end"].to_numpy()))
-    found = found[hit].assign(contact_at=np.maximum(found["start"].to_numpy()[hit],
-                                                    m_lo[k_ok][hit]))
-    first = found.sort_values(["person_id", "contact_at"]).drop_duplicates("person_id")
+    hit = (k < len(m_venue)) & (m_venue[k_ok] == v_venue) & (m_lo[k_ok] <= end)
+    person, v_venue = person[hit], v_venue[hit]
+    contact_at = np.maximum(start[hit], m_lo[k_ok][hit])
+    # each person once, at their earliest contact
+    by = np.lexsort((contact_at, person))
+    first_of = np.ones(len(by), dtype=bool)
+    first_of[1:] = person[by][1:] != person[by][:-1]
+    pick = by[first_of]
+    first = pd.DataFrame({"person_id": person[pick], "venue_id": v_venue[pick],
+                          "contact_at": contact_at[pick]})
     # who passed it on: of the windows at that venue starting by then, the one reaching
     # furthest (it covers the moment, since the moment lies in their union)
     order = np.lexsort((lo, venue))
