@@ -11,6 +11,7 @@ import flask
 from dash import Input, Output, dcc, html
 
 from components.i18n import t
+from pages.trace.data import trace_data
 from pages.wall.data import wall_data
 from placecode.auth.web import LANG_COOKIE, init_auth
 from placecode.ingest.api import init_api
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     init_auth(app.server, settings)
     init_api(app.server, settings)
     app.server.register_blueprint(wall_data)
+    app.server.register_blueprint(trace_data)
     app.index_string = app.index_string.replace("<html>", '<html data-bs-theme="dark">')
     app.layout = lambda: shell(settings)
     return app

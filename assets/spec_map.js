@@ -166,12 +166,22 @@
               border: "1px solid #243044", borderRadius: "6px"}} : null;
   }
 
+  /* A spec with a url is fetched first: big specs (the trace's trails and exposure venues) come
+     as plain JSON, not through Dash's renderer. */
+  async function fetchSpec(spec) {
+    const r = await fetch(spec.url, {credentials: "same-origin"});
+    const body = await r.json();
+    if (!r.ok) throw new Error(body.error || ("HTTP " + r.status));
+    return Object.assign(body, {target: spec.target});
+  }
+
   async function render(spec) {
     if (!spec || !spec.target) return;
     const el = document.getElementById(spec.target);
     if (!el) return;
     let m = maps[spec.target];
     try {
+      if (spec.url) spec = await fetchSpec(spec);
       await deckReady();
       const base = await loadAreas();
       if (!m || m.el !== el) {
@@ -204,7 +214,12 @@
       m.error = null;
       draw(m);
     } catch (err) {
-      if (m) m.error = String(err.message || err);
+      if (!m) {
+        m = maps[spec.target] = {el: el, spec: {}, frames: 0, t: 0, playing: false, loops: 0,
+                                 bar: null, raf: null};
+      }
+      m.error = String(err.message || err);
+      el.setAttribute("data-error", m.error);  /* shown over the map (placecode.css) */
     }
   }
 

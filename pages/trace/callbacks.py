@@ -1,14 +1,11 @@
-"""Trace page callbacks: person -> queries.trace -> map spec, rows, graph; the contact list is
-paged from a per-process cache of the result (the heavy case has 300k contacts: they never go
-to the browser at once), recomputed when another worker or a restart lost it."""
+"""Trace page callbacks: person -> queries.trace -> numbers, visits, graph; the contact list is
+paged and the map fetched (pages/trace/data.py) from the per-process cache of the result
+(pages/trace/cache.py): a heavy case has 500k contacts, which never go to the browser at once."""
 
 from __future__ import annotations
 
 import io
-import secrets
-import threading
-from collections import OrderedDict
-from datetime import datetime
+from urllib.parse import urlencode
 
 import dash
 import dash_bootstrap_components as dbc
@@ -18,51 +15,20 @@ from flask_login import current_user
 from components.grid import build_grid
 from components.i18n import t
 from components.numbers import fmt_int
-from components.trace import contact_graph, contact_rows, map_spec, visit_rows
+from components.trace import contact_graph, contact_rows, visit_rows
 from components.wall import Kpi, build_kpi_row
-from pages.trace import ids
+from pages.trace import cache, ids
+from pages.trace.data import SHOWN_MAX
 from placecode.tracing.contacts import TraceParams
 from placecode.web import current_city_now, current_engine, current_scope, current_settings
 from queries import trace as q
 from queries.alerts import ScopeError
 from queries.wall import shown_moment
 
-CACHE_SIZE = 8
-SHOWN_MAX = 8  # contacts drawn with the case at once
-_cache: OrderedDict[str, tuple[str, q.TraceResult]] = OrderedDict()
-_lock = threading.Lock()
-
-
-def _remember(result: q.TraceResult) -> str:
-    token = secrets.token_urlsafe(12)
-    with _lock:
-        _cache[token] = (current_user.username, result)
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
-    return token
-
-
-def _result(state: dict | None) -> q.TraceResult | None:
-    """The shown trace of this user: from the cache, else traced again (and audited again)."""
-    if not state:
-        return None
-    with _lock:
-        hit = _cache.get(state["token"])
-    if hit and hit[0] == current_user.username:
-        return hit[1]
-    engine = current_engine()
-    person = q.find_person(engine, key=state["person_key"])
-    result = q.trace(engine, current_scope(), person, datetime.fromisoformat(state["until"]),
-                     current_user.username, TraceParams(days=state["days"]))
-    with _lock:
-        _cache[state["token"]] = (current_user.username, result)
-    return result
-
 
 def contact_columns(lang: str) -> list[dict]:
     return [
-        {"field": "tier", "headerName": t("col_tier", lang), "width": 110,
-         "checkboxSelection": True, "headerCheckboxSelection": False},
+        {"field": "tier", "headerName": t("col_tier", lang), "width": 110},
         {"field": "person", "headerName": t("col_person", lang), "width": 150, "sortable": False},
         {"field": "venue", "headerName": t("col_venue", lang), "flex": 2, "sortable": False},
         {"field": "code", "headerName": t("col_code", lang), "width": 170, "sortable": False},
@@ -82,8 +48,9 @@ def visit_columns(lang: str) -> list[dict]:
 
 def _grid(lang: str, total: int):
     grid = build_grid(ids.CONTACTS, height="480px", infinite=True, cacheBlockSize=200,
-                      infiniteInitialRowCount=min(total, 200), rowSelection="multiple",
-                      suppressRowClickSelection=True)
+                      infiniteInitialRowCount=min(total, 200),
+                      rowSelection={"mode": "multiRow", "headerCheckbox": False,
+                                    "enableClickSelection": False})
     grid.columnDefs = contact_columns(lang)
     return grid
 
@@ -175,17 +142,23 @@ def run_trace(_go, _submit, query, raw_id, days, lang):
                          TraceParams(days=days))
     except (q.UnknownPerson, ScopeError, ValueError) as exc:
         return _refused(str(exc))
-    state = {"token": _remember(result), "person_key": person.key,
-             "until": result.until.isoformat(), "days": days}
-    autoplay = query.get("autoplay") == "1"
-    spec = map_spec(ids.MAP, result.visits, result.contacts, {}, lang, autoplay=autoplay,
-                    controls=query.get("controls") != "0")
+    token = cache.remember(result)
+    state = {"token": token, "person_key": person.key, "until": result.until.isoformat(),
+             "days": days}
+    spec = map_url(token, lang, autoplay=query.get("autoplay") or "",
+                   controls=query.get("controls") or "")
     figure, folded = contact_graph(result.contacts, lang)
     note = t("graph_folded", lang) if folded else t("graph_full", lang)
     message = (dbc.Alert(t("trace_no_visits", lang), color="secondary")
                if result.visits.empty else None)
     return (state, message, _kpis(result, lang), spec, visit_rows(result.visits, lang),
             _grid(lang, len(result.contacts)), figure, note, None)
+
+
+def map_url(token: str, lang: str, **args: str) -> dict:
+    """The map's spec is fetched by the map itself (pages/trace/data.py)."""
+    query = urlencode({"lang": lang} | {k: v for k, v in args.items() if v})
+    return {"target": ids.MAP, "url": f"/trace-data/{token}/map.json?{query}"}
 
 
 def _refused(text: str):
@@ -201,7 +174,7 @@ def _refused(text: str):
 )
 def contact_block(request, state, lang):
     """One block of the contact list, sorted as the grid asks (tier, then time by default)."""
-    result = _result(state)
+    result = cache.result(state)
     if result is None or not request:
         return dash.no_update
     frame = result.contacts
@@ -224,18 +197,13 @@ def contact_block(request, state, lang):
 def show_selected(_n, rows, state, lang):
     """The chosen contacts' trails with the case's, in their own colours."""
     lang = lang or "zh"
-    result = _result(state)
+    result = cache.result(state)
     if result is None:
         return dash.no_update, dash.no_update
-    chosen = [r["person_id"] for r in (rows or [])][:SHOWN_MAX]
+    chosen = [str(r["person_id"]) for r in (rows or [])][:SHOWN_MAX]
     if not chosen:
         return dash.no_update, dbc.Alert(t("trace_pick", lang), color="secondary")
-    frame = q.contact_trajectories(current_engine(), current_scope(), result, chosen,
-                                   current_user.username)
-    keys = q.with_keys(current_engine(), result.contacts[result.contacts["person_id"].isin(
-        chosen)]).set_index("person_id")["person_key"]
-    others = {"••••" + keys[p][-4:]: frame[frame["person_id"] == p] for p in chosen}
-    return map_spec(ids.MAP, result.visits, result.contacts, others, lang), None
+    return map_url(state["token"], lang, show=",".join(chosen)), None
 
 
 @callback(
@@ -245,7 +213,7 @@ def show_selected(_n, rows, state, lang):
     prevent_initial_call=True,
 )
 def export(_csv, _parquet, state):
-    result = _result(state)
+    result = cache.result(state)
     if result is None:
         return dash.no_update
     fmt = "parquet" if dash.ctx.triggered_id == ids.EXPORT_PARQUET else "csv"
@@ -269,7 +237,7 @@ def export(_csv, _parquet, state):
 )
 def manage(_n, tiers, reason, state, lang):
     lang = lang or "zh"
-    result = _result(state)
+    result = cache.result(state)
     if result is None:
         return dbc.Alert(t("trace_start", lang), color="secondary")
     chosen = {1} if tiers == "close" else {1, 2}
