@@ -109,7 +109,7 @@ def main() -> None:
             browser.close()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
-    print(f"heavy index person: {runs[0]['close']} close, {runs[0]['contacts']} secondary; "
+    print(f"index person: {runs[0]['close']} close, {runs[0]['contacts']} secondary; "
           f"{args.runs} runs, ms from navigation (median, min-max)")
     print("| from navigation to | median ms | range ms |\n|---|---:|---:|")
     for name in [*MARKS, "trace callback (round trip)", "graph drawn after the response"]:
