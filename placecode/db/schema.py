@@ -471,3 +471,15 @@ roll_call_answers = Table(
     Column("answered_at", Timestamp, nullable=False),
     Index("ux_roll_call_answers_call_staff", "roll_call_id", "staff_id", unique=True),
 )
+
+denylist = Table(
+    "denylist", metadata,
+    Column("person_id", BigInteger, ForeignKey("persons.id"), primary_key=True,
+           autoincrement=False),
+    Column("reasons", String(128), nullable=False, default="", comment="rule ids"),
+    Column("since", Timestamp, nullable=False, comment="on the list since"),
+    Column("active", Boolean, nullable=False),
+    Column("seq", BigInteger, nullable=False,
+           comment="epoch ms of the last change: partners pull ?since= this"),
+    Index("ix_denylist_seq", "seq"),
+)

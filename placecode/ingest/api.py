@@ -6,18 +6,20 @@ route cannot forget it); browsers' logins do not count. Errors are JSON naming w
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 
 from placecode.auth.tokens import verify_token
 from placecode.db.engine import get_engine
+from placecode.dispatch import denylist as deny
 from placecode.ingest.scans import MAX_BATCH, Busy, Ingestor
 from placecode.settings import Settings
 from placecode.web import SETTINGS_KEY
 
 MAX_BODY = 1024 * 1024  # 1,000 scans of ~300 bytes fit with room to spare
-ROUTE_KINDS = {"api.scans": "device", "api.feed": "feed"}
+ROUTE_KINDS = {"api.scans": "device", "api.feed": "feed", "api.denylist": "partner"}
 EXTENSION = "placecode_ingestor"
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -116,6 +118,39 @@ def feed(kind: str):
     except FeedError as exc:
         return error(400, str(exc))
     return jsonify(report.as_json()), 200
+
+
+@api.get("/denylist")
+def denylist():
+    """Persons not allowed into public places: all active entries, or with ?since= (the
+    `next_since` number of the last pull) what changed after it, removals as active: false."""
+    since = None
+    if request.args.get("since"):
+        try:
+            since = int(request.args["since"])
+        except ValueError:
+            return error(400, "since: give the next_since number of your last pull",
+                         field="since")
+    engine = get_engine(current_app.config[SETTINGS_KEY].database_url)
+    now = ingestor().now()
+    with engine.begin() as conn:
+        deny.sync(conn, now)
+        frame = deny.changes(conn, since)
+    stamp = int(frame["seq"].max()) if len(frame) else since
+    etag = hashlib.sha1(f"{since}|{stamp}|{len(frame)}".encode()).hexdigest()[:20]
+    if request.if_none_match.contains(etag):
+        return "", 304, {"ETag": f'"{etag}"'}
+    body = {
+        "as_of": now.isoformat(timespec="seconds"), "full": since is None,
+        "next_since": stamp if stamp is not None else 0,
+        "entries": [{"person_key": r.person_key, "reasons": [x for x in r.reasons.split(",")
+                                                              if x],
+                     "since": r.since.isoformat(timespec="seconds"), "active": bool(r.active)}
+                    for r in frame.itertuples()],
+    }
+    response = jsonify(body)
+    response.headers["ETag"] = f'"{etag}"'
+    return response
 
 
 def init_api(server: Flask, settings: Settings) -> None:
