@@ -33,6 +33,7 @@ from placecode.db.engine import check_connection, init_db
 from placecode.demo import activity, people, places
 from placecode.demo.geography import load_districts
 from placecode.demo.presets import Preset, get_preset
+from placecode.demo.units import make_units
 from placecode.rules.status import reevaluate_all
 
 DEMO_USERS = (  # username, role, district (index into the city's districts, or None)
@@ -207,6 +208,8 @@ def build_demo(
         sqlite_foreign_keys(conn, on=True)
         conn.execute(text("ANALYZE"))
         _demo_webhooks(conn)
+        report.counts["units"], report.counts["staff"] = make_units(
+            conn, now.astype("datetime64[s]").item(), np.random.default_rng(seed + 1))
         conn.commit()
     with step("status"):
         reevaluate_all(engine, now, progress=progress)
