@@ -203,7 +203,11 @@
       const city = bounds({points: base.features.map(function (f) {
         return {lon: f.properties.label[0], lat: f.properties.label[1]};
       })});
-      m.deck.setProps({initialViewState: viewFor(el, box, city)});
+      const fitFor = spec.url || spec.fit || "once";  /* a live board keeps the user's view */
+      if (m.fitted !== fitFor) {
+        m.deck.setProps({initialViewState: viewFor(el, box, city)});
+        m.fitted = fitFor;
+      }
       const p = spec.playback;
       if (p) {
         m.t = p.start; m.speed = p.speed || 3600; m.trail = p.trail || 86400;

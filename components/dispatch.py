@@ -1,0 +1,99 @@
+"""Pure builders for the dispatch board: one column per incident state, a card per incident with
+its timer and the next steps it allows, and the board map's spec (incidents and units)."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import dcc, html
+
+from components.i18n import t
+from placecode.dispatch.incidents import NEXT, OUTCOMES
+
+COLUMNS = ("new", "notified", "held", "dispatched", "picked_up", "closed")
+UNIT_COLOURS = {"available": [80, 200, 150, 255], "committed": [255, 192, 107, 255],
+                "responding": [77, 171, 247, 255], "on_scene": [200, 150, 255, 255],
+                "out_of_service": [120, 130, 145, 200]}
+STEP_COLOURS = {"notified": "secondary", "held": "warning", "dispatched": "danger",
+                "picked_up": "info", "closed": "success", "cancelled": "secondary"}
+
+
+def act_id(incident_id: int, to: str, version: int) -> dict:
+    """A step button's id carries the version the officer saw: a stale click is refused."""
+    return {"type": "dispatch-act", "incident": incident_id, "to": to, "version": version}
+
+
+def _field(kind: str, incident_id: int) -> dict:
+    return {"type": f"dispatch-{kind}", "incident": incident_id}
+
+
+def incident_card(row, lang: str, suggested: pd.DataFrame | None) -> dbc.Card:
+    """The card: venue, person (masked), minutes in this state (red when overdue), and the
+    steps this state allows."""
+    timer = f"{row.minutes} {t('minutes', lang)}"
+    body = [
+        html.Div(row.venue_name, className="dispatch-venue"),
+        html.Div([html.Span(row.venue_code), " · ", html.Span(row.person)],
+                 className="dispatch-sub"),
+        html.Div([html.Span(timer, className="dispatch-timer"),
+                  html.Span(f" · {row.unit_code}" if isinstance(row.unit_code, str) else "")],
+                 className="dispatch-time"),
+    ]
+    steps = [s for s in NEXT.get(row.state, ()) if s != "cancelled"]
+    if "dispatched" in steps and suggested is not None:
+        options = [{"label": f"{u.code} {u.name} · {u.km:.1f} km", "value": int(u.unit_id)}
+                   for u in suggested.itertuples()]
+        body.append(dcc.Dropdown(id=_field("unit", row.incident_id), options=options,
+                                 value=options[0]["value"] if options else None,
+                                 clearable=False, className="dispatch-unit",
+                                 placeholder=t("no_unit", lang)))
+    if "closed" in steps:
+        body.append(dcc.Dropdown(id=_field("outcome", row.incident_id), clearable=False,
+                                 options=[{"label": t(f"outcome_{o}", lang), "value": o}
+                                          for o in OUTCOMES],
+                                 value=OUTCOMES[0], className="dispatch-outcome"))
+    buttons = [dbc.Button(t(f"step_{s}", lang), id=act_id(row.incident_id, s, row.version),
+                          color=STEP_COLOURS[s], size="sm", className="me-1")
+               for s in steps if s != "notified"]  # the pushes do that one
+    if "cancelled" in NEXT.get(row.state, ()):
+        body.append(dbc.Input(id=_field("note", row.incident_id), size="sm",
+                              placeholder=t("cancel_reason", lang), className="mt-1"))
+        buttons.append(dbc.Button(t("step_cancelled", lang), outline=True, color="secondary",
+                                  size="sm", id=act_id(row.incident_id, "cancelled",
+                                                       row.version)))
+    if buttons:
+        body.append(html.Div(buttons, className="dispatch-buttons"))
+    tone = " dispatch-overdue" if row.overdue else ""
+    return dbc.Card(dbc.CardBody(body), className=f"dispatch-card{tone}",
+                    id={"type": "dispatch-card", "incident": int(row.incident_id)})
+
+
+def board_columns(frame: pd.DataFrame, lang: str,
+                  suggested: dict[int, pd.DataFrame]) -> list[dbc.Col]:
+    """Kanban columns with their counts; finished incidents of today under 'closed'."""
+    cols = []
+    for state in COLUMNS:
+        mine = frame[frame["state"].isin(("closed", "cancelled"))] if state == "closed" \
+            else frame[frame["state"] == state]
+        cards = [incident_card(r, lang, suggested.get(int(r.incident_id)))
+                 for r in mine.itertuples()]
+        cols.append(dbc.Col([
+            html.Div([html.Span(t(f"col_state_{state}", lang)),
+                      html.Span(str(len(mine)), className="dispatch-count")],
+                     className="dispatch-col-head"),
+            html.Div(cards, className="dispatch-col-body"),
+        ], className="dispatch-col", id={"type": "dispatch-col", "state": state}))
+    return cols
+
+
+def map_spec(target: str, incidents: pd.DataFrame, units: pd.DataFrame, lang: str) -> dict:
+    points = [{"lon": u.lon, "lat": u.lat, "r": 6,
+               "colour": UNIT_COLOURS.get(u.status, [160, 160, 160, 255]),
+               "tip": f"<b>{u.name}</b><br>{u.code} · {t('unit_' + u.status, lang)}"}
+              for u in units.itertuples()]
+    live = incidents[~incidents["state"].isin(("closed", "cancelled"))]
+    points += [{"lon": r.lon, "lat": r.lat, "r": 11,
+                "colour": [255, 77, 79, 255] if not r.overdue else [255, 20, 20, 255],
+                "tip": f"<b>{r.venue_name}</b><br>{t('col_state_' + r.state, lang)} · "
+                       f"{r.minutes} {t('minutes', lang)}"} for r in live.itertuples()]
+    return {"target": target, "theme": "dark", "points": points}

@@ -1,0 +1,109 @@
+"""Dispatch board callbacks: scope -> queries.dispatch -> columns, map, timeline; a step button
+-> queries.dispatch.act (refused steps, stale views and taken units come back as a message)."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, callback, clientside_callback
+from flask_login import current_user
+
+from components.dispatch import board_columns, map_spec
+from components.i18n import t
+from components.numbers import fmt_int
+from components.wall import Kpi, build_kpi_row
+from pages.dispatch import ids
+from placecode.dispatch.board import ConflictError, ScopeRefused
+from placecode.dispatch.incidents import Transition, TransitionError
+from placecode.web import current_city_now, current_engine, current_scope
+from queries import dispatch as q
+from queries.alerts import ScopeError
+
+
+def timeline_columns(lang: str) -> list[dict]:
+    return [{"field": "time", "headerName": t("col_time", lang), "width": 100},
+            {"field": "venue", "headerName": t("col_venue", lang), "flex": 2},
+            {"field": "step", "headerName": t("col_step", lang), "flex": 1},
+            {"field": "by", "headerName": t("col_by", lang), "width": 110},
+            {"field": "note", "headerName": t("col_why", lang), "flex": 2}]
+
+
+@callback(
+    Output(ids.TITLE, "children"), Output(ids.KPIS, "children"), Output(ids.BOARD, "children"),
+    Output(ids.MAP_SPEC, "data"), Output(ids.TIMELINE, "rowData"),
+    Output(ids.TIMELINE, "columnDefs"), Output(ids.TIMELINE_TITLE, "children"),
+    Input(ids.TICK, "n_intervals"), Input(ids.ACTED, "data"), Input("shell-lang", "data"),
+)
+def refresh(_tick, _acted, lang):
+    lang = lang or "zh"
+    engine, scope, now = current_engine(), current_scope(), current_city_now()
+    try:
+        incidents = q.open_incidents(engine, scope, now)
+        units = q.units(engine, scope)
+        events = q.timeline(engine, scope, now.date())
+        suggested = {int(i): q.suggestions(engine, scope, int(i))
+                     for i in incidents.loc[incidents["state"] == "held", "incident_id"]}
+    except ScopeError as exc:
+        refused = dbc.Alert(t("scope_refused", lang) + str(exc), color="warning")
+        return t("dispatch_title", lang), [], [refused], None, [], [], ""
+    live = incidents[~incidents["state"].isin(("closed", "cancelled"))]
+    kpis = [
+        Kpi("open", t("kpi_open_incidents", lang), fmt_int(len(live)),
+            t("kpi_open_note", lang), tone="alert" if len(live) else "neutral"),
+        Kpi("overdue", t("kpi_overdue", lang), fmt_int(int(live["overdue"].sum())),
+            t("kpi_overdue_note", lang), tone="warn" if live["overdue"].any() else "neutral"),
+        Kpi("available", t("kpi_units_available", lang),
+            fmt_int(int((units["status"] == "available").sum())),
+            f"{t('of', lang)} {fmt_int(len(units))}"),
+        Kpi("committed", t("kpi_units_busy", lang),
+            fmt_int(int(units["status"].isin(("committed", "responding", "on_scene")).sum())),
+            t("kpi_units_busy_note", lang)),
+    ]
+    rows = [{"time": f"{e.ts:%H:%M:%S}", "venue": e.venue_name,
+             "step": t(f"col_state_{e.to_state}", lang), "by": e.username, "note": e.note}
+            for e in events.itertuples()]
+    return (t("dispatch_title", lang), build_kpi_row(kpis, ids.kpi_value),
+            board_columns(incidents, lang, suggested), map_spec(ids.MAP, incidents, units, lang),
+            rows, timeline_columns(lang), t("dispatch_timeline", lang))
+
+
+@callback(
+    Output(ids.MESSAGE, "children"), Output(ids.ACTED, "data"),
+    Input({"type": "dispatch-act", "incident": ALL, "to": ALL, "version": ALL}, "n_clicks"),
+    State({"type": "dispatch-unit", "incident": ALL}, "value"),
+    State({"type": "dispatch-unit", "incident": ALL}, "id"),
+    State({"type": "dispatch-outcome", "incident": ALL}, "value"),
+    State({"type": "dispatch-outcome", "incident": ALL}, "id"),
+    State({"type": "dispatch-note", "incident": ALL}, "value"),
+    State({"type": "dispatch-note", "incident": ALL}, "id"),
+    State("shell-lang", "data"),
+    prevent_initial_call=True,
+)
+def step(clicks, unit_values, unit_ids, outcomes, outcome_ids, notes, note_ids, lang):
+    """The clicked step on its incident, at the version the card showed."""
+    lang = lang or "zh"
+    pressed = dash.ctx.triggered_id
+    if not pressed or not any(clicks):
+        return dash.no_update, dash.no_update
+    incident = pressed["incident"]
+
+    def of(values, idents):
+        return next((v for v, i in zip(values, idents, strict=True)
+                     if i["incident"] == incident), None)
+
+    move = Transition(pressed["to"], note=of(notes, note_ids) or "",
+                      outcome=of(outcomes, outcome_ids), unit_id=of(unit_values, unit_ids))
+    try:
+        q.act(current_engine(), current_scope(), incident, move, current_user.username,
+              current_city_now(), pressed["version"])
+    except (TransitionError, ConflictError, ScopeRefused, ScopeError) as exc:
+        return dbc.Alert(str(exc), color="warning", className="dispatch-refused",
+                         dismissable=True), dash.ctx.triggered_id["version"]
+    return None, f"{incident}-{pressed['to']}"
+
+
+clientside_callback(
+    dash.ClientsideFunction(namespace="maps", function_name="draw"),
+    Output(ids.MAP_SINK, "data"),
+    Input(ids.MAP_SPEC, "data"),
+)

@@ -1,0 +1,17 @@
+"""Component ids of the dispatch board (prefixed `dispatch-`)."""
+
+TITLE = "dispatch-title"
+KPIS = "dispatch-kpis"
+MESSAGE = "dispatch-message"
+BOARD = "dispatch-board"
+MAP = "dispatch-map"
+MAP_SPEC = "dispatch-map-spec"
+MAP_SINK = "dispatch-map-sink"
+TIMELINE_TITLE = "dispatch-timeline-title"
+TIMELINE = "dispatch-timeline"
+TICK = "dispatch-tick"
+ACTED = "dispatch-acted"  # bumped after a step, so the board redraws at once
+
+
+def kpi_value(key: str) -> dict:
+    return {"type": "dispatch-kpi", "index": key}

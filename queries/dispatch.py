@@ -1,0 +1,116 @@
+"""Reads and acts behind the dispatch board: open incidents by state with their timers, units,
+the day's events, and the steps (through placecode.dispatch.board, which checks and stores them).
+
+Scope: city roles see every district; district commanders, duty officers and field staff their
+own; planners and wall tokens are refused (incidents name venues and persons)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import pandas as pd
+from sqlalchemy import Engine, select
+
+from placecode.auth.scope import Scope
+from placecode.db import schema as t
+from placecode.dispatch import board
+from placecode.dispatch.incidents import DEFAULT_SLA_MINUTES, FINAL, Transition, due_at
+from queries.alerts import ScopeError, mask_key
+
+CITY_ROLES = ("admin", "city_commander")
+
+
+def _district(scope: Scope) -> int | None:
+    """The district the viewer is bound to (None: the whole city); refuses who may not look."""
+    if scope.role in ("planner", "wall"):
+        raise ScopeError(f"a {scope.role} does not see incidents (they name persons)")
+    if scope.role in CITY_ROLES:
+        return None
+    if scope.district_id is None:
+        raise ScopeError(f"a {scope.role} needs a district to see incidents")
+    return scope.district_id
+
+
+def open_incidents(engine: Engine, scope: Scope, now: datetime,
+                   sla: dict[str, int] | None = None) -> pd.DataFrame:
+    """Incidents not yet finished, plus those finished today. Columns: incident_id, state,
+    state_since, opened_at, version, venue_code, venue_name, lon, lat, district_id, unit_code,
+    person (masked), due_at, overdue, minutes (in this state)."""
+    district = _district(scope)
+    i, v, u, p = t.incidents, t.venues, t.units, t.persons
+    start = datetime.combine(now.date(), time())
+    query = (select(i.c.id, i.c.state, i.c.state_since, i.c.opened_at, i.c.version, v.c.code,
+                    v.c.name, v.c.lon, v.c.lat, i.c.district_id, u.c.code, p.c.person_key,
+                    i.c.outcome)
+             .join(v, v.c.id == i.c.venue_id).join(p, p.c.id == i.c.person_id)
+             .outerjoin(u, u.c.id == i.c.unit_id)
+             .where(i.c.state.not_in(FINAL) | (i.c.state_since >= start))
+             .order_by(i.c.opened_at))
+    if district is not None:
+        query = query.where(i.c.district_id == district)
+    with engine.connect() as conn:
+        frame = pd.DataFrame(conn.execute(query).all(), columns=[
+            "incident_id", "state", "state_since", "opened_at", "version", "venue_code",
+            "venue_name", "lon", "lat", "district_id", "unit_code", "person_key", "outcome"])
+    frame["state_since"] = pd.to_datetime(frame["state_since"])
+    frame["opened_at"] = pd.to_datetime(frame["opened_at"])
+    frame["person"] = frame.pop("person_key").map(mask_key)
+    sla = sla or DEFAULT_SLA_MINUTES
+    frame["due_at"] = [due_at(s, since, sla) for s, since in
+                       zip(frame["state"], frame["state_since"], strict=True)]
+    frame["overdue"] = [d is not None and now > d for d in frame["due_at"]]
+    frame["minutes"] = ((now - frame["state_since"]).dt.total_seconds() // 60).astype(int) \
+        if len(frame) else pd.Series(dtype=int)
+    return frame
+
+
+def units(engine: Engine, scope: Scope) -> pd.DataFrame:
+    """Columns: unit_id, code, name, kind, status, subdistrict_id, lon, lat, incident_id."""
+    district = _district(scope)
+    u = t.units
+    query = select(u.c.id, u.c.code, u.c.name, u.c.kind, u.c.status, u.c.subdistrict_id,
+                   u.c.lon, u.c.lat, u.c.incident_id).order_by(u.c.code)
+    if district is not None:
+        query = query.where(u.c.district_id == district)
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(query).all(), columns=[
+            "unit_id", "code", "name", "kind", "status", "subdistrict_id", "lon", "lat",
+            "incident_id"])
+
+
+def timeline(engine: Engine, scope: Scope, day: date, limit: int = 200) -> pd.DataFrame:
+    """The day's incident events, newest first. Columns: ts, incident_id, username, from_state,
+    to_state, note, venue_name."""
+    district = _district(scope)
+    e, i, v = t.incident_events, t.incidents, t.venues
+    start = datetime.combine(day, time())
+    query = (select(e.c.ts, e.c.incident_id, e.c.username, e.c.from_state, e.c.to_state,
+                    e.c.note, v.c.name)
+             .join(i, i.c.id == e.c.incident_id).join(v, v.c.id == i.c.venue_id)
+             .where(e.c.ts >= start, e.c.ts < start + timedelta(days=1))
+             .order_by(e.c.ts.desc(), e.c.id.desc()).limit(limit))
+    if district is not None:
+        query = query.where(i.c.district_id == district)
+    with engine.connect() as conn:
+        frame = pd.DataFrame(conn.execute(query).all(), columns=[
+            "ts", "incident_id", "username", "from_state", "to_state", "note", "venue_name"])
+    frame["ts"] = pd.to_datetime(frame["ts"])
+    return frame
+
+
+def suggestions(engine: Engine, scope: Scope, incident_id: int, limit: int = 5) -> pd.DataFrame:
+    """The nearest available units of the incident's district (see board.nearest_units)."""
+    district = _district(scope)
+    with engine.connect() as conn:
+        owner = conn.execute(select(t.incidents.c.district_id)
+                             .where(t.incidents.c.id == incident_id)).scalar()
+        if owner is None or (district is not None and owner != district):
+            raise ScopeError("this incident is not in your district")
+        return board.nearest_units(conn, incident_id, limit)
+
+
+def act(engine: Engine, scope: Scope, incident_id: int, step: Transition, who: str,
+        now: datetime, version: int | None) -> board.Step:
+    """One step on an incident, in its own transaction (refusals raise with a message)."""
+    with engine.begin() as conn:
+        return board.transition(conn, scope, incident_id, step, who, now, version)
