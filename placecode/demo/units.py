@@ -37,11 +37,13 @@ def make_units(conn: Connection, now: datetime, rng: np.random.Generator) -> tup
                     "lon": area.label_lon + rng.normal(0, 0.01),
                     "lat": area.label_lat + rng.normal(0, 0.008), "status_since": now})
                 for _ in range(STAFF_PER_UNIT):
+                    # the first one is the demo's `field` login (district 0 of DEMO_USERS)
                     staff.append({
                         "name": rng.choice(list(SURNAMES)) + "".join(
                             rng.choice(list(GIVEN), size=rng.integers(1, 3))),
                         "district_id": area.district_id, "subdistrict_id": area.id,
-                        "unit_id": unit_id, "username": None, "active": True})
+                        "unit_id": unit_id, "username": None if staff else "field",
+                        "active": True})
     if units:
         conn.execute(insert(t.units), units)
         conn.execute(insert(t.staff), staff)
