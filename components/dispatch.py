@@ -18,18 +18,19 @@ STEP_COLOURS = {"notified": "secondary", "held": "warning", "dispatched": "dange
                 "picked_up": "info", "closed": "success", "cancelled": "secondary"}
 
 
-def act_id(incident_id: int, to: str, version: int) -> dict:
+def act_id(incident_id: int, to: str, version: int, page: str = "dispatch") -> dict:
     """A step button's id carries the version the officer saw: a stale click is refused."""
-    return {"type": "dispatch-act", "incident": incident_id, "to": to, "version": version}
+    return {"type": f"{page}-act", "incident": incident_id, "to": to, "version": version}
 
 
 def _field(kind: str, incident_id: int) -> dict:
     return {"type": f"dispatch-{kind}", "incident": incident_id}
 
 
-def incident_card(row, lang: str, suggested: pd.DataFrame | None) -> dbc.Card:
+def incident_card(row, lang: str, suggested: pd.DataFrame | None, page: str = "dispatch",
+                  only: tuple[str, ...] | None = None) -> dbc.Card:
     """The card: venue, person (masked), minutes in this state (red when overdue), and the
-    steps this state allows."""
+    steps this state allows (`only`: those this viewer may take, e.g. field staff)."""
     timer = f"{row.minutes} {t('minutes', lang)}"
     body = [
         html.Div(row.venue_name, className="dispatch-venue"),
@@ -39,7 +40,8 @@ def incident_card(row, lang: str, suggested: pd.DataFrame | None) -> dbc.Card:
                   html.Span(f" · {row.unit_code}" if isinstance(row.unit_code, str) else "")],
                  className="dispatch-time"),
     ]
-    steps = [s for s in NEXT.get(row.state, ()) if s != "cancelled"]
+    allowed = [s for s in NEXT.get(row.state, ()) if only is None or s in only]
+    steps = [s for s in allowed if s != "cancelled"]
     if "dispatched" in steps and suggested is not None:
         options = [{"label": f"{u.code} {u.name} · {u.km:.1f} km", "value": int(u.unit_id)}
                    for u in suggested.itertuples()]
@@ -52,15 +54,15 @@ def incident_card(row, lang: str, suggested: pd.DataFrame | None) -> dbc.Card:
                                  options=[{"label": t(f"outcome_{o}", lang), "value": o}
                                           for o in OUTCOMES],
                                  value=OUTCOMES[0], className="dispatch-outcome"))
-    buttons = [dbc.Button(t(f"step_{s}", lang), id=act_id(row.incident_id, s, row.version),
+    buttons = [dbc.Button(t(f"step_{s}", lang), id=act_id(row.incident_id, s, row.version, page),
                           color=STEP_COLOURS[s], size="sm", className="me-1")
                for s in steps if s != "notified"]  # the pushes do that one
-    if "cancelled" in NEXT.get(row.state, ()):
+    if "cancelled" in allowed:
         body.append(dbc.Input(id=_field("note", row.incident_id), size="sm",
                               placeholder=t("cancel_reason", lang), className="mt-1"))
         buttons.append(dbc.Button(t("step_cancelled", lang), outline=True, color="secondary",
                                   size="sm", id=act_id(row.incident_id, "cancelled",
-                                                       row.version)))
+                                                       row.version, page)))
     if buttons:
         body.append(html.Div(buttons, className="dispatch-buttons"))
     tone = " dispatch-overdue" if row.overdue else ""

@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from placecode.auth.scope import Scope
 from placecode.db import schema as t
-from placecode.dispatch import board
+from placecode.dispatch import board, rollcall
 from placecode.dispatch.incidents import DEFAULT_SLA_MINUTES, FINAL, Transition, due_at
 from queries.alerts import ScopeError, mask_key
 
@@ -114,3 +114,87 @@ def act(engine: Engine, scope: Scope, incident_id: int, step: Transition, who: s
     """One step on an incident, in its own transaction (refusals raise with a message)."""
     with engine.begin() as conn:
         return board.transition(conn, scope, incident_id, step, who, now, version)
+
+
+OPENERS = ("admin", "city_commander", "district_commander", "duty_officer")
+
+
+def districts(engine: Engine, scope: Scope) -> pd.DataFrame:
+    """The districts the viewer may run a roll-call for: id, name_zh, name_en."""
+    district = _district(scope)
+    d = t.districts.c
+    query = select(d.id, d.name_zh, d.name_en).order_by(d.id)
+    if district is not None:
+        query = query.where(d.id == district)
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(query).all(), columns=["id", "name_zh", "name_en"])
+
+
+def _roll_district(scope: Scope, district_id: int) -> None:
+    own = _district(scope)
+    if own is not None and own != district_id:
+        raise ScopeError("that is another district's roll-call")
+
+
+def roll_call_board(engine: Engine, scope: Scope, district_id: int, day: date
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per sub-district summary of `day`, the last 14 days' totals) of one district."""
+    _roll_district(scope, district_id)
+    with engine.connect() as conn:
+        return rollcall.summary(conn, district_id, day), rollcall.history(conn, district_id)
+
+
+def open_roll_call(engine: Engine, scope: Scope, district_id: int, day: date, who: str,
+                   now: datetime) -> int:
+    if scope.role not in OPENERS:
+        raise ScopeError(f"a {scope.role} cannot open the roll-call; the duty officer does")
+    _roll_district(scope, district_id)
+    with engine.begin() as conn:
+        return rollcall.open_roll_call(conn, district_id, day, who, now)
+
+
+def answer_roll_call(engine: Engine, username: str, present: bool, now: datetime,
+                     reason: str = "", lon: float | None = None,
+                     lat: float | None = None) -> str:
+    """A field login answers for its own staff row; returns the staff member's name."""
+    with engine.begin() as conn:
+        me = rollcall.staff_of(conn, username)
+        if me is None:
+            raise rollcall.RollCallError("this login is not on a staff list: ask the duty "
+                                         "officer to add you")
+        rollcall.answer(conn, me.id, now.date(), present, now, reason, lon, lat)
+    return me.name
+
+
+def my_day(engine: Engine, username: str, now: datetime) -> dict | None:
+    """What the field page shows: the staff member, their unit and status, and their answer."""
+    u, a, r = t.units.c, t.roll_call_answers, t.roll_calls
+    with engine.connect() as conn:
+        me = rollcall.staff_of(conn, username)
+        if me is None:
+            return None
+        unit = conn.execute(select(u.id, u.code, u.name, u.status)
+                            .where(u.id == me.unit_id)).first()
+        answered = conn.execute(
+            select(a.c.present, a.c.reason).join(r, r.c.id == a.c.roll_call_id)
+            .where(a.c.staff_id == me.id, r.c.day == now.date())).first()
+        is_open = conn.execute(select(r.c.id).where(r.c.district_id == me.district_id,
+                                                    r.c.day == now.date())).first()
+    return {"name": me.name, "district_id": me.district_id, "unit": unit,
+            "answered": answered, "open": is_open is not None}
+
+
+UNIT_STATUSES = ("available", "committed", "responding", "on_scene", "out_of_service")
+
+
+def set_unit_status(engine: Engine, scope: Scope, username: str, status: str,
+                    now: datetime) -> None:
+    """A unit lead (its staff) changes its status from the phone."""
+    if status not in UNIT_STATUSES:
+        raise ScopeError(f"unknown unit status {status!r}")
+    with engine.begin() as conn:
+        me = rollcall.staff_of(conn, username)
+        if me is None or me.unit_id is None:
+            raise ScopeError("this login belongs to no unit")
+        conn.execute(update(t.units).where(t.units.c.id == me.unit_id)
+                     .values(status=status, status_since=now))

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, callback, clientside_callback
+import pandas as pd
+from dash import ALL, Input, Output, State, callback, clientside_callback, dcc
 from flask_login import current_user
 
 from components.dispatch import board_columns, map_spec
@@ -107,3 +108,88 @@ clientside_callback(
     Output(ids.MAP_SINK, "data"),
     Input(ids.MAP_SPEC, "data"),
 )
+
+
+def roll_columns(lang: str) -> list[dict]:
+    wrap = {"wrapText": True, "autoHeight": True}
+    return [{"field": "subdistrict", "headerName": t("col_subdistrict", lang), "width": 190},
+            {"field": "expected", "headerName": t("roll_expected", lang), "width": 90},
+            {"field": "present", "headerName": t("roll_present", lang), "width": 90},
+            {"field": "absent", "headerName": t("roll_absent", lang), "width": 90},
+            {"field": "waiting", "headerName": t("roll_waiting", lang), "width": 100,
+             "cellStyle": {"styleConditions": [{"condition": "params.value > 0",
+                                                "style": {"color": "#ffc06b"}}]}},
+            {"field": "absent_names", "headerName": t("roll_absent_names", lang), "flex": 2}
+            | wrap,
+            {"field": "waiting_names", "headerName": t("roll_waiting_names", lang), "flex": 2}
+            | wrap]
+
+
+@callback(
+    Output(ids.ROLL_DISTRICT, "options"), Output(ids.ROLL_DISTRICT, "value"),
+    Output(ids.ROLL_TITLE, "children"), Output(ids.ROLL_OPEN, "children"),
+    Output(ids.ROLL_EXPORT, "children"),
+    Input("shell-lang", "data"), State(ids.ROLL_DISTRICT, "value"),
+)
+def roll_labels(lang, chosen):
+    lang = lang or "zh"
+    try:
+        frame = q.districts(current_engine(), current_scope())
+    except ScopeError:
+        frame = pd.DataFrame(columns=["id", "name_zh", "name_en"])
+    options = [{"label": r.name_en if lang == "en" else r.name_zh, "value": int(r.id)}
+               for r in frame.itertuples()]
+    value = chosen if chosen in [o["value"] for o in options] else (
+        options[0]["value"] if options else None)
+    return (options, value, t("roll_title", lang), t("roll_open", lang),
+            t("export_csv", lang))
+
+
+@callback(
+    Output(ids.ROLL_OPENED, "data"), Output(ids.ROLL_MESSAGE, "children"),
+    Input(ids.ROLL_OPEN, "n_clicks"), State(ids.ROLL_DISTRICT, "value"),
+    State("shell-lang", "data"),
+    prevent_initial_call=True,
+)
+def roll_open(_n, district, lang):
+    now = current_city_now()
+    try:
+        call = q.open_roll_call(current_engine(), current_scope(), int(district), now.date(),
+                                current_user.username, now)
+    except (ScopeError, TypeError) as exc:
+        return dash.no_update, dbc.Alert(str(exc), color="warning")
+    return call, None
+
+
+@callback(
+    Output(ids.ROLL_GRID, "rowData"), Output(ids.ROLL_GRID, "columnDefs"),
+    Output(ids.ROLL_HISTORY, "rowData"), Output(ids.ROLL_HISTORY, "columnDefs"),
+    Input(ids.ROLL_DISTRICT, "value"), Input(ids.ROLL_OPENED, "data"),
+    Input(ids.TICK, "n_intervals"), Input("shell-lang", "data"),
+)
+def roll_board(district, _opened, _tick, lang):
+    lang = lang or "zh"
+    if district is None:
+        return [], roll_columns(lang), [], []
+    try:
+        today, past = q.roll_call_board(current_engine(), current_scope(), int(district),
+                                        current_city_now().date())
+    except ScopeError:
+        return [], roll_columns(lang), [], []
+    history_cols = [{"field": "day", "headerName": t("roll_day", lang), "width": 120},
+                    {"field": "present", "headerName": t("roll_present", lang), "width": 80},
+                    {"field": "expected", "headerName": t("roll_expected", lang), "width": 80}]
+    rows = past.assign(day=past["day"].astype(str)).to_dict("records")
+    return today.to_dict("records"), roll_columns(lang), rows, history_cols
+
+
+@callback(
+    Output(ids.ROLL_DOWNLOAD, "data"),
+    Input(ids.ROLL_EXPORT, "n_clicks"), State(ids.ROLL_DISTRICT, "value"),
+    prevent_initial_call=True,
+)
+def roll_export(_n, district):
+    day = current_city_now().date()
+    today, _ = q.roll_call_board(current_engine(), current_scope(), int(district), day)
+    return dcc.send_data_frame(today.drop(columns=["subdistrict_id"]).to_csv,
+                               f"roll-call-{district}-{day:%Y%m%d}.csv", index=False)

@@ -24,5 +24,17 @@ def layout(**_query) -> html.Div:
             dbc.Col([html.H2(id=ids.TIMELINE_TITLE, className="panel-title"),
                      build_grid(ids.TIMELINE, height="420px")], lg=6),
         ], className="g-3"),
+        html.H2(id=ids.ROLL_TITLE, className="panel-title mt-4"),
+        html.Div([
+            dcc.Dropdown(id=ids.ROLL_DISTRICT, clearable=False, className="roll-district"),
+            dbc.Button(id=ids.ROLL_OPEN, color="primary"),
+            dbc.Button(id=ids.ROLL_EXPORT, color="secondary", outline=True),
+        ], className="roll-bar"),
+        html.Div(id=ids.ROLL_MESSAGE),
+        dbc.Row([
+            dbc.Col(build_grid(ids.ROLL_GRID, height="360px"), lg=9),
+            dbc.Col(build_grid(ids.ROLL_HISTORY, height="360px"), lg=3),
+        ], className="g-3 mb-4"),
+        dcc.Store(id=ids.ROLL_OPENED), dcc.Download(id=ids.ROLL_DOWNLOAD),
         dcc.Interval(id=ids.TICK, interval=5000),
     ])

@@ -16,15 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 
 from placecode.auth.users import create_user
+from placecode.db.schema import users
 from tests.conftest import SECRET, DemoDb, build_small, demo_now, free_port
 
 CHROMIUM = os.environ.get("PLACECODE_CHROMIUM", "/usr/bin/chromium")
 LOCAL = re.compile(r"^(https?://(127\.0\.0\.1|localhost)(:\d+)?/|data:|blob:|about:)")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 PASSWORDS = {"cmd": "commander-pass-1", "plan": "planner-pass-1", "huancui": "district-pass-1",
-             "adm": "admin-pass-1"}
+             "adm": "admin-pass-1", "field": "field-pass-1"}
 
 
 @dataclass
@@ -69,6 +71,9 @@ def server(tmp_path_factory) -> Server:
         create_user(conn, "plan", "planner", PASSWORDS["plan"])
         create_user(conn, "huancui", "district_commander", PASSWORDS["huancui"], 371002)
         create_user(conn, "adm", "admin", PASSWORDS["adm"])
+        # the demo's `field` login (its password is random): one the tests know, same staff row
+        conn.execute(delete(users).where(users.c.username == "field"))
+        create_user(conn, "field", "field_staff", PASSWORDS["field"], 371002)
     url, proc, log = start_server(instance, db.url)
     yield Server(url, db)
     stop_server(proc, log)

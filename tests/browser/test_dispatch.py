@@ -97,3 +97,42 @@ def test_dispatch_refuses_a_step_from_a_stale_card_and_says_so(page, server):
     page.click(f"{card(incident)} button:has-text('撤销')")
     page.wait_for_selector(".dispatch-refused")
     assert "look again" in page.inner_text(".dispatch-refused")
+
+
+def test_roll_call_from_the_board_answered_on_a_phone(browser, page, server):
+    login(page, server, "huancui")
+    page.goto(server.url + "/dispatch")
+    page.click("#dispatch-roll-open")
+    page.wait_for_selector("#dispatch-roll-grid .ag-row")
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                geolocation={"longitude": 122.12, "latitude": 37.51},
+                                permissions=["geolocation"])
+    field = phone.new_page()
+    try:
+        login(field, server, "field")
+        field.goto(server.url + "/field")
+        field.wait_for_selector("#field-roll-state:has-text('请应答')")
+        field.click("#field-absent")  # absent without a reason: told what is missing
+        field.wait_for_selector(".field-refused:has-text('reason')")
+        field.click("#field-present")
+        field.wait_for_selector("#field-roll-state:has-text('到岗')")
+        field.click(".field-status:has-text('停用')")
+        field.wait_for_selector(".field-status.active:has-text('停用')")
+        field.screenshot(path=artifact("field-390x844.png"), full_page=True)
+    finally:
+        phone.close()
+    with server.db.engine.begin() as conn:
+        me = conn.execute(select(t.staff.c.id, t.staff.c.unit_id)
+                          .where(t.staff.c.username == "field")).one()
+        where = conn.execute(select(t.roll_call_answers.c.present, t.roll_call_answers.c.lon)
+                             .where(t.roll_call_answers.c.staff_id == me.id)).one()
+        status = conn.execute(select(t.units.c.status).where(t.units.c.id == me.unit_id)
+                              ).scalar()
+        conn.execute(update(t.units).where(t.units.c.id == me.unit_id)
+                     .values(status="available"))  # leave the unit as other tests expect
+    assert where.present and where.lon == pytest.approx(122.12)
+    assert status == "out_of_service"
+    page.wait_for_function(  # the board counts the answer on its next tick
+        "[...document.querySelectorAll('#dispatch-roll-grid .ag-row')]"
+        ".some(r => r.innerText.includes('\\n1\\n'))", timeout=15_000)
+    page.screenshot(path=artifact("dispatch-rollcall-1920x1080.png"), full_page=True)
