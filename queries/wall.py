@@ -15,9 +15,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, and_, case, func, select
 
 from placecode.auth.scope import MIN_CELL_PERSONS, Scope, small_cell_mask
+from placecode.db import schema as t
 from placecode.db.fast import raw_rows
 from placecode.db.schema import (
     alerts,
@@ -409,3 +410,27 @@ def ticker(engine: Engine, day: date, scope: Scope, limit: int = 8) -> pd.DataFr
     frame["ts"] = pd.to_datetime(frame["ts"])
     frame["person"] = frame["person"].map(mask_key)
     return frame
+
+
+def forces(engine: Engine, day: date, scope: Scope) -> dict[str, int] | None:
+    """The units tile: units available of all, and today's roll-call (present of expected), for
+    the viewer's district or the city. None when no units are registered (no tile then)."""
+    u, s = t.units.c, t.staff.c
+    r, a = t.roll_calls, t.roll_call_answers
+    district = scope.home_district if scope.role not in CITY_ROLES else None
+    units_q = select(func.count(), func.coalesce(func.sum(
+        case((u.status == "available", 1), else_=0)), 0))
+    staff_q = select(func.count()).select_from(t.staff).where(s.active.is_(True))
+    present_q = (select(func.count()).select_from(a.join(r, r.c.id == a.c.roll_call_id))
+                 .where(r.c.day == day, a.c.present.is_(True)))
+    if district is not None:
+        units_q = units_q.where(u.district_id == district)
+        staff_q = staff_q.where(s.district_id == district)
+        present_q = present_q.where(r.c.district_id == district)
+    with engine.connect() as conn:
+        total, available = conn.execute(units_q.select_from(t.units)).one()
+        if not total:
+            return None
+        return {"units": int(total), "available": int(available),
+                "expected": int(conn.execute(staff_q).scalar_one()),
+                "present": int(conn.execute(present_q).scalar_one())}

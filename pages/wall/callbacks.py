@@ -65,9 +65,10 @@ def change_text(now: int, before: int) -> tuple[str, str]:
     return f"{arrow} {abs(pct):.1f}%", "up" if pct > 0.05 else "down" if pct < -0.05 else "neutral"
 
 
-def process_kpis(kpis: dict, hourly: pd.DataFrame, lang: str, as_of: datetime) -> list[Kpi]:
-    """KPI values -> labelled tiles, in the order a commander scans them. No units tile until
-    dispatch exists: an absent tile, not a made-up number."""
+def process_kpis(kpis: dict, hourly: pd.DataFrame, lang: str, as_of: datetime,
+                 forces: dict | None = None) -> list[Kpi]:
+    """KPI values -> labelled tiles, in the order a commander scans them. The units tile (with
+    today's roll-call) only when units are registered: an absent tile, not a made-up number."""
     before = q.same_time_before(hourly, as_of)
     change, tone = change_text(kpis["scans_today"], before)
     pushes = t("kpi_pushes_note", lang).format(delivered=fmt_int(kpis["push_delivered"]),
@@ -83,7 +84,11 @@ def process_kpis(kpis: dict, hourly: pd.DataFrame, lang: str, as_of: datetime) -
         Kpi("alerts_today", t("alerts_today", lang), fmt_int(kpis["alerts_today"]), pushes,
             tone="alert"),
         Kpi("venues", t("kpi_venues", lang), fmt_int(kpis["venues"]), t("kpi_venues_note", lang)),
-    ]
+    ] + ([] if forces is None else [
+        Kpi("units", t("kpi_units_available", lang),
+            f"{fmt_int(forces['available'])}/{fmt_int(forces['units'])}",
+            t("kpi_rollcall_note", lang).format(present=fmt_int(forces["present"]),
+                                                expected=fmt_int(forces["expected"])))])
 
 
 def area_tip(name: str, row, lang: str) -> str:
@@ -233,7 +238,8 @@ def refresh(version, metric, venue_mode, focus, lang, settings):
         f"◀ {t('back_to_city', lang)}",
         {"display": "inline-block"} if focus is not None else {"display": "none"},
         updated,
-        build_kpi_row(process_kpis(q.kpis(engine, day, scope), hourly, lang, as_of),
+        build_kpi_row(process_kpis(q.kpis(engine, day, scope), hourly, lang, as_of,
+                                   q.forces(engine, day, scope)),
                       ids.kpi_value),
         spec,
         build_kind_legend(kinds) if venue_mode == "kind" else build_kind_legend([

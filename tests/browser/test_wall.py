@@ -137,7 +137,9 @@ def test_wall_draws_every_venue_and_shows_true_kpis(page, server):
     if snapshot(server.db):  # the test city's scans end yesterday 15:00: the wall says so
         assert f"演示数据截至 {str(server.db.now)[:10]} 15:00" in page.inner_text("#wall-updated")
     assert "较昨日同期" in page.inner_text("#wall-kpis")
-    assert page.locator(KPI % "units").count() == 0  # no dispatch yet: no made-up units tile
+    with server.db.engine.connect() as conn:  # the units tile counts the registered units
+        n_units = conn.execute(select(func.count()).select_from(t.units)).scalar()
+    assert page.inner_text(KPI % "units").endswith(f"/{n_units}")
     assert_nothing_overlaps(page)
     page.wait_for_timeout(500)  # web font swap
     page.screenshot(path=artifact("wall-1920x1080-zh.png"))
