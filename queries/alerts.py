@@ -15,6 +15,8 @@ from placecode.auth.scope import Scope
 from placecode.db.schema import alerts, districts, outbox, persons, venues
 
 CITY_ROLES = ("admin", "city_commander")
+# The alert's own pushes; the outbox also carries its incident's state changes (issue 7).
+ALERT_PUSH = outbox.c.idempotency_key.like("alert-%")
 
 
 class ScopeError(PermissionError):
@@ -57,7 +59,7 @@ def recent_alerts(engine: Engine, scope: Scope, limit: int = 200) -> pd.DataFram
         deliveries = pd.DataFrame(conn.execute(
             select(outbox.c.alert_id, outbox.c.receiver, outbox.c.state, outbox.c.attempts,
                    outbox.c.last_error, outbox.c.delivered_at)
-            .where(outbox.c.alert_id.in_(ids))).mappings().all(),
+            .where(outbox.c.alert_id.in_(ids), ALERT_PUSH)).mappings().all(),
             columns=["alert_id", "receiver", "state", "attempts", "last_error", "delivered_at"])
     frame["person"] = frame.pop("person_key").map(mask_key)
     deliveries["level"] = deliveries["receiver"].str.split(":").str[0]
@@ -77,6 +79,6 @@ def alert_counts(engine: Engine, scope: Scope, since: datetime) -> dict[str, int
                                      .where(alerts.c.ts >= since), scope)).scalar()
         states = dict(conn.execute(_scoped(
             select(outbox.c.state, func.count()).join(alerts, alerts.c.id == outbox.c.alert_id)
-            .group_by(outbox.c.state), scope)).all())
+            .where(ALERT_PUSH).group_by(outbox.c.state), scope)).all())
     return {"today": today, "pending": states.get("pending", 0),
             "delivered": states.get("delivered", 0)}

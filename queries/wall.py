@@ -35,7 +35,7 @@ from placecode.db.schema import (
     subdistricts,
     venues,
 )
-from queries.alerts import mask_key
+from queries.alerts import ALERT_PUSH, mask_key
 
 FLAGGED_VERDICTS = ("yellow", "red")
 CITY_ROLES = ("admin", "city_commander")
@@ -296,7 +296,7 @@ def kpis(engine: Engine, day: date, scope: Scope) -> dict[str, int | None]:
             select(func.count()).select_from(alerts).where(day_alerts)).scalar_one()
         pushes = dict(conn.execute(
             select(outbox.c.state, func.count()).join(alerts, alerts.c.id == outbox.c.alert_id)
-            .where(day_alerts).group_by(outbox.c.state)).all())
+            .where(day_alerts, ALERT_PUSH).group_by(outbox.c.state)).all())
     if scope.aggregates_only and flagged < MIN_CELL_PERSONS:
         flagged = None
     if scope.aggregates_only and alerts_today < MIN_CELL_PERSONS:

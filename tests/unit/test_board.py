@@ -123,3 +123,17 @@ def test_board_refuses_a_stale_view_and_acts_only_in_scope(board):
         with board.begin() as conn, pytest.raises(ScopeRefused, match=words):
             transition(conn, scope, 1, Transition("cancelled", note="x"), "u", NOW)
     assert state(board, 1)[0] == "notified"
+
+
+def test_board_incident_pushes_leave_the_alerts_list_one_row_per_alert(board):
+    """The outbox carries an incident's state changes next to its alert's pushes: the alerts
+    list and its counts still show each alert once, with the alert's own delivery."""
+    from queries.alerts import alert_counts, recent_alerts
+
+    mark_notified(board, 1, NOW)
+    with board.begin() as conn:
+        transition(conn, OFFICER, 1, Transition("held"), "staff", NOW)
+    frame = recent_alerts(board, Scope("city_commander"))
+    assert sorted(frame["alert_id"]) == [1, 2]
+    assert set(frame["district_state"]) == {"delivered"}
+    assert alert_counts(board, Scope("city_commander"), NOW)["delivered"] == 4
