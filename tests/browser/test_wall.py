@@ -88,12 +88,15 @@ def boxes_overlap(a: dict, b: dict) -> bool:
 
 
 def assert_nothing_overlaps(page) -> None:
-    """KPI tiles, the map and the side panels each keep their own space on the screen."""
-    parts = [page.locator(".kpi-tile").nth(i).bounding_box()
-             for i in range(page.locator(".kpi-tile").count())]
-    parts += [page.locator(sel).bounding_box()
-              for sel in ("#wall-map", "#wall-legend", "#wall-ranking", "#wall-ticker",
-                          ".wall-header")]
+    """KPI tiles, the map and the side panels each keep their own space on the screen (measured
+    in one go in the page: a live refresh may replace the tiles between two separate reads)."""
+    parts = page.evaluate("""() => [...document.querySelectorAll('.kpi-tile'),
+        ...['#wall-map', '#wall-legend', '#wall-ranking', '#wall-ticker', '.wall-header']
+          .map(s => document.querySelector(s))].map(e => {
+            const r = e.getBoundingClientRect();
+            return {x: r.x, y: r.y, width: r.width, height: r.height};
+        })""")
+    assert len(parts) >= 9, parts  # at least 4 tiles and the five parts
     viewport = page.viewport_size
     for i, a in enumerate(parts):
         assert a["x"] >= 0 and a["x"] + a["width"] <= viewport["width"] + 1, a
