@@ -99,3 +99,37 @@ def map_spec(target: str, incidents: pd.DataFrame, units: pd.DataFrame, lang: st
                 "tip": f"<b>{r.venue_name}</b><br>{t('col_state_' + r.state, lang)} · "
                        f"{r.minutes} {t('minutes', lang)}"} for r in live.itertuples()]
     return {"target": target, "theme": "dark", "points": points}
+
+
+def wall_panel(summary: dict, lang: str) -> list:
+    """The wall's dispatch panel: big counts per state, the overdue incidents, units, and the
+    roll-call, readable across the room."""
+    states = [html.Div([html.Div(t(f"col_state_{s}", lang), className="wd-label"),
+                        html.Div(str(summary["states"].get(s, 0)), className="wd-value")],
+                       className="wd-state") for s in COLUMNS[:-1]]
+    overdue = [html.Div([html.Span(f"{r['minutes']} {t('minutes', lang)}",
+                                   className="wd-late"),
+                         html.Span(f" {r['venue']} · {t('col_state_' + r['state'], lang)}")],
+                        className="wd-row") for r in summary["overdue"]]
+    units = summary["units"]
+    roll = [html.Div([html.Span(name, className="wd-area"),
+                      html.Span(t("wd_roll_closed", lang) if present is None
+                                else f"{present}/{expected}", className="wd-count")],
+                     className="wd-row") for name, present, expected in summary["roll_call"]]
+    return [
+        html.H2(t("dispatch_title", lang), className="trends-title"),
+        html.Div(states, className="wd-states"),
+        html.Div([
+            html.Div([html.H3(t("kpi_overdue", lang), className="wd-head"),
+                      *(overdue or [html.Div(t("wd_none_overdue", lang), className="wd-row")])],
+                     className="wd-box"),
+            html.Div([html.H3(t("kpi_units_available", lang), className="wd-head"),
+                      html.Div(f"{units.get('available', 0)}/{sum(units.values())}",
+                               className="wd-value"),
+                      html.Div(t("kpi_units_busy_note", lang) + " " + str(sum(
+                          units.get(k, 0) for k in ("committed", "responding", "on_scene"))),
+                               className="wd-row")], className="wd-box"),
+            html.Div([html.H3(t("roll_title", lang), className="wd-head"), *roll],
+                     className="wd-box"),
+        ], className="wd-grid"),
+    ]

@@ -117,6 +117,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "kpi_units_busy":   ("执行任务中", "Units on a task"),
     "kpi_units_busy_note": ("已派、途中、到场", "committed, responding, on scene"),
     "of":               ("共", "of"),
+    "wd_none_overdue":  ("无超时事件", "Nothing overdue"),
+    "wd_roll_closed":   ("未点名", "not opened"),
     "kpi_rollcall_note": ("今日点名 实到 {present}/应到 {expected}",
                           "roll-call today: {present} of {expected} present"),
     "minutes":          ("分钟", "min"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 
 from placecode.auth.scope import Scope
 from placecode.db import schema as t
@@ -198,3 +198,41 @@ def set_unit_status(engine: Engine, scope: Scope, username: str, status: str,
             raise ScopeError("this login belongs to no unit")
         conn.execute(update(t.units).where(t.units.c.id == me.unit_id)
                      .values(status=status, status_since=now))
+
+
+def wall_summary(engine: Engine, scope: Scope, now: datetime,
+                 sla: dict[str, int] | None = None) -> dict:
+    """The wall's dispatch panel, no persons: open incidents per state, the overdue ones
+    (venue, state, minutes), units per status, and today's roll-call per district (city) or
+    per sub-district (a district's wall)."""
+    district = (scope.home_district if scope.role not in CITY_ROLES else None)
+    i, v, u = t.incidents, t.venues, t.units
+    live = select(i.c.state, i.c.state_since, v.c.name).join(v, v.c.id == i.c.venue_id).where(
+        i.c.state.not_in(FINAL))
+    units_q = select(u.c.status, func.count()).group_by(u.c.status)
+    if district is not None:
+        live = live.where(i.c.district_id == district)
+        units_q = units_q.where(u.c.district_id == district)
+    with engine.connect() as conn:
+        frame = pd.DataFrame(conn.execute(live).all(), columns=["state", "since", "venue"])
+        by_status = dict(conn.execute(units_q).all())
+        if district is None:
+            areas = [(int(d), name) for d, name in conn.execute(
+                select(t.districts.c.id, t.districts.c.name_zh).order_by(t.districts.c.id))]
+            roll = [(name, rollcall.summary(conn, d, now.date())) for d, name in areas]
+            roll = [(name, None, None) if s.empty else  # not opened today
+                    (name, int(s["present"].sum()), int(s["expected"].sum()))
+                    for name, s in roll]
+        else:
+            s = rollcall.summary(conn, district, now.date())
+            roll = [(r.subdistrict, int(r.present), int(r.expected)) for r in s.itertuples()]
+    frame["since"] = pd.to_datetime(frame["since"])
+    frame["minutes"] = ((now - frame["since"]).dt.total_seconds() // 60).astype(int) \
+        if len(frame) else pd.Series(dtype=int)
+    sla = sla or DEFAULT_SLA_MINUTES
+    limit = frame["state"].map(sla)  # NaN for states without a timer
+    late = frame[limit.notna() & (frame["minutes"] > limit)]
+    return {"states": frame["state"].value_counts().to_dict(),
+            "overdue": late.sort_values("minutes", ascending=False).head(8)[
+                ["venue", "state", "minutes"]].to_dict("records"),
+            "units": {k: int(n) for k, n in by_status.items()}, "roll_call": roll}

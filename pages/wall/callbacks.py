@@ -20,6 +20,7 @@ from dash import (
     no_update,
 )
 
+from components.dispatch import wall_panel
 from components.i18n import district_name, t
 from components.numbers import PALETTES, SUPPRESSED_COLOUR, classify, fmt_int, fmt_rate
 from components.trends import daily_figure, hourly_figure, industry_figure, sparkline_svg
@@ -39,6 +40,7 @@ from pages.wall import ids
 from placecode.rules.definitions import RULE_DEFS
 from placecode.settings import LANGS
 from placecode.web import current_city_now, current_engine, current_scope
+from queries import dispatch as dq
 from queries import wall as q
 
 METRICS = {"scans": ("scans", fmt_int, "metric_scans"),
@@ -298,3 +300,15 @@ clientside_callback(
     prevent_initial_call=True,
 )
 
+
+
+@callback(
+    Output(ids.PANEL_DISPATCH, "children"),
+    Input(ids.ROTATE, "n_intervals"),
+    State("shell-lang", "data"),
+    prevent_initial_call=True,
+)
+def dispatch_panel(_turn, lang):
+    """The dispatch panel, drawn as the rotation comes to it (no persons: venues and counts)."""
+    summary = dq.wall_summary(current_engine(), current_scope(), current_city_now())
+    return wall_panel(summary, lang or "zh")

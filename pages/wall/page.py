@@ -1,5 +1,6 @@
 """The command wall: every venue and the districts on one deck.gl map, KPI tiles, ranking,
-incident ticker; live, and in kiosk mode rotating between the map and a trends panel.
+incident ticker; live, and in kiosk mode rotating between the map, a trends panel and the
+dispatch panel.
 
 /wall?kiosk=1&rotate=30 hides the navigation and rotates every 30 s; &theme=light is the desk style.
 """
@@ -13,7 +14,7 @@ from placecode.web import refresh_ms
 
 dash.register_page(__name__, path="/", title="placecode · wall", name="wall", order=0)
 
-PANELS = ("map", "trends")  # the dispatch panel joins when dispatch exists; only when rotating
+PANELS = ("map", "trends", "dispatch")  # only when rotating
 ROTATE_RANGE = (5, 3600)
 
 
@@ -53,6 +54,7 @@ def layout(rotate: str | None = None, theme: str | None = None, **_query) -> htm
                       config={"displayModeBar": False, "staticPlot": True}),
         ], className="trend-grid"),
     ], id=ids.PANEL_TRENDS, className="wall-panel")
+    dispatch = html.Div(id=ids.PANEL_DISPATCH, className="wall-panel wall-dispatch")
     board = html.Div([
         html.Div([
             html.Div(id=ids.MAP, className=f"wall-map wall-map-{theme}"),
@@ -80,7 +82,7 @@ def layout(rotate: str | None = None, theme: str | None = None, **_query) -> htm
             html.Div(rotate_error, className="wall-url-error") if rotate_error else None,
             dbc.Row(id=ids.KPIS, className="g-3 wall-kpis"),
             # without rotation only the map is reachable: the other panels (and plotly) stay out
-            html.Div([board, trends] if seconds else [board], id=ids.PANELS,
+            html.Div([board, trends, dispatch] if seconds else [board], id=ids.PANELS,
                      className="wall-panels show-map"),
             dcc.Store(id=ids.SETTINGS, data={"theme": theme, "rotate": seconds,
                                              "panels": list(PANELS if seconds else PANELS[:1])}),

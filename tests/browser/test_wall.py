@@ -242,7 +242,7 @@ def test_wall_updates_live_when_a_scan_arrives(page, server):
         f"document.querySelector('[id*=scans_today]').innerText.replace(/,/g, '') == {shown + 1}")
 
 
-def test_wall_kiosk_hides_chrome_and_rotates_to_trends(page, server):
+def test_wall_kiosk_hides_chrome_and_rotates_to_trends_and_dispatch(page, server):
     open_wall(page, server, "cmd", "/wall?kiosk=1&rotate=5")
     assert page.locator(".shell-nav").is_hidden()
     page.wait_for_function("document.querySelector('#wall-panels').className"
@@ -255,8 +255,18 @@ def test_wall_kiosk_hides_chrome_and_rotates_to_trends(page, server):
     page.wait_for_timeout(800)
     page.screenshot(path=artifact("wall-trends-1920x1080.png"))
     page.wait_for_function("document.querySelector('#wall-panels').className"
+                           ".includes('show-dispatch')", timeout=12_000)  # then dispatch
+    page.wait_for_function("document.querySelector('#wall-panel-dispatch').innerText"
+                           ".includes('可用力量')")
+    assert page.locator("#wall-panel-trends").is_hidden()
+    with server.db.engine.connect() as conn:  # the units it counts are the registered ones
+        n_units = conn.execute(select(func.count()).select_from(t.units)).scalar()
+    assert f"/{n_units}" in page.inner_text("#wall-panel-dispatch")
+    page.screenshot(path=artifact("wall-dispatch-1920x1080.png"))
+    page.wait_for_function("document.querySelector('#wall-panels').className"
                            ".includes('show-map')", timeout=12_000)  # and back
-    assert page.locator("#wall-panel-trends").is_hidden() and page.locator("#wall-map").is_visible()
+    assert page.locator("#wall-panel-dispatch").is_hidden()
+    assert page.locator("#wall-map").is_visible()
 
 
 def test_wall_bad_rotate_says_what_to_give(page, server):
