@@ -41,6 +41,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PLACECODE_TIMEZONE", DEFAULT_TIMEZONE,
             "The city's time zone: timestamps are stored as naive local time in it."),
     Setting("PLACECODE_WALL_REFRESH_SECONDS", 15, "How often the command wall refreshes.", int),
+    Setting("PLACECODE_SLA_NOTIFIED_MINUTES", 10,
+            "Minutes from notice until the venue must hold the person (then overdue).", int),
+    Setting("PLACECODE_SLA_DISPATCHED_MINUTES", 60,
+            "Minutes from dispatch until the unit must have picked the person up.", int),
 )
 _BY_FIELD = {s.name.removeprefix("PLACECODE_").lower(): s for s in SETTINGS}
 LANGS = ("zh", "en")
@@ -66,6 +70,8 @@ class Settings:
     port: int
     timezone: str
     wall_refresh_seconds: int
+    sla_notified_minutes: int
+    sla_dispatched_minutes: int
 
     @classmethod
     def load(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -85,6 +91,9 @@ class Settings:
                 ) from None
         if values["lang"] not in LANGS:
             raise SettingsError(f"PLACECODE_LANG={values['lang']!r}: use one of {', '.join(LANGS)}")
+        for name in ("sla_notified_minutes", "sla_dispatched_minutes"):
+            if values[name] < 1:
+                raise SettingsError(f"PLACECODE_{name.upper()} must be at least 1 (minutes)")
         if values["retention_days"] < 1:
             raise SettingsError("PLACECODE_RETENTION_DAYS must be at least 1")
         instance = Path(values["instance_dir"])
@@ -93,6 +102,12 @@ class Settings:
         if not values["secret_key"]:
             values["secret_key"] = _instance_secret(instance)
         return cls(**values)
+
+    @property
+    def sla_minutes(self) -> dict[str, int]:
+        """How long an incident may stay in a state before it is overdue."""
+        return {"notified": self.sla_notified_minutes,
+                "dispatched": self.sla_dispatched_minutes}
 
     @property
     def instance_path(self) -> Path:

@@ -16,7 +16,7 @@ from components.wall import Kpi, build_kpi_row
 from pages.dispatch import ids
 from placecode.dispatch.board import ConflictError, ScopeRefused
 from placecode.dispatch.incidents import Transition, TransitionError
-from placecode.web import current_city_now, current_engine, current_scope
+from placecode.web import current_city_now, current_engine, current_scope, current_settings
 from queries import dispatch as q
 from queries.alerts import ScopeError
 
@@ -39,7 +39,7 @@ def refresh(_tick, _acted, lang):
     lang = lang or "zh"
     engine, scope, now = current_engine(), current_scope(), current_city_now()
     try:
-        incidents = q.open_incidents(engine, scope, now)
+        incidents = q.open_incidents(engine, scope, now, current_settings().sla_minutes)
         units = q.units(engine, scope)
         events = q.timeline(engine, scope, now.date())
         suggested = {int(i): q.suggestions(engine, scope, int(i))

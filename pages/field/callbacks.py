@@ -13,7 +13,7 @@ from pages.field import ids
 from placecode.dispatch.board import FIELD_STEPS, ConflictError, ScopeRefused
 from placecode.dispatch.incidents import Transition, TransitionError
 from placecode.dispatch.rollcall import RollCallError
-from placecode.web import current_city_now, current_engine, current_scope
+from placecode.web import current_city_now, current_engine, current_scope, current_settings
 from queries import dispatch as q
 from queries.alerts import ScopeError
 
@@ -47,7 +47,7 @@ def refresh(_tick, _done, lang):
     else:
         roll = f"{t('field_roll_absent', lang)}（{me['answered'].reason}）"
     try:
-        frame = q.open_incidents(engine, current_scope(), now)
+        frame = q.open_incidents(engine, current_scope(), now, current_settings().sla_minutes)
         frame = frame[frame["state"].isin(("notified", "dispatched"))]
         tasks = [incident_card(r, lang, None, page="field", only=FIELD_STEPS)
                  for r in frame.itertuples()] or [html.Div(t("field_no_tasks", lang))]

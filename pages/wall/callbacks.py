@@ -39,7 +39,7 @@ from components.wall_map import AreaStyle, build_map_spec
 from pages.wall import ids
 from placecode.rules.definitions import RULE_DEFS
 from placecode.settings import LANGS
-from placecode.web import current_city_now, current_engine, current_scope
+from placecode.web import current_city_now, current_engine, current_scope, current_settings
 from queries import dispatch as dq
 from queries import wall as q
 
@@ -310,5 +310,6 @@ clientside_callback(
 )
 def dispatch_panel(_turn, lang):
     """The dispatch panel, drawn as the rotation comes to it (no persons: venues and counts)."""
-    summary = dq.wall_summary(current_engine(), current_scope(), current_city_now())
+    summary = dq.wall_summary(current_engine(), current_scope(), current_city_now(),
+                              current_settings().sla_minutes)
     return wall_panel(summary, lang or "zh")

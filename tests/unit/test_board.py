@@ -21,6 +21,7 @@ from placecode.dispatch.board import (
     transition,
 )
 from placecode.dispatch.incidents import Transition
+from queries.alerts import ScopeError
 
 NOW = datetime(2026, 11, 23, 9, 0)
 SQUARE = '{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]}'
@@ -137,3 +138,17 @@ def test_board_incident_pushes_leave_the_alerts_list_one_row_per_alert(board):
     assert sorted(frame["alert_id"]) == [1, 2]
     assert set(frame["district_state"]) == {"delivered"}
     assert alert_counts(board, Scope("city_commander"), NOW)["delivered"] == 4
+
+
+def test_board_overdue_follows_the_sla_settings(board):
+    from placecode.settings import Settings
+    from queries.dispatch import open_incidents
+
+    mark_notified(board, 1, NOW)
+    later = NOW + timedelta(minutes=6)
+    frame = open_incidents(board, OFFICER, later).set_index("incident_id")
+    assert not frame.loc[1, "overdue"] and frame.loc[1, "minutes"] == 6  # default: 10 min
+    sla = Settings.load(env={"PLACECODE_SLA_NOTIFIED_MINUTES": "5"}, secret_key="k").sla_minutes
+    assert open_incidents(board, OFFICER, later, sla).set_index("incident_id").loc[1, "overdue"]
+    with pytest.raises(ScopeError, match="planner"):
+        open_incidents(board, Scope("planner"), later)
