@@ -10,16 +10,23 @@ import hashlib
 import json
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
+from sqlalchemy import select
 
+from placecode.auth.scope import Scope
 from placecode.auth.tokens import verify_token
+from placecode.db import schema as t
 from placecode.db.engine import get_engine
+from placecode.dispatch import board
 from placecode.dispatch import denylist as deny
+from placecode.dispatch.board import FIELD_STEPS
+from placecode.dispatch.incidents import Transition, TransitionError
 from placecode.ingest.scans import MAX_BATCH, Busy, Ingestor
 from placecode.settings import Settings
 from placecode.web import SETTINGS_KEY
 
 MAX_BODY = 1024 * 1024  # 1,000 scans of ~300 bytes fit with room to spare
-ROUTE_KINDS = {"api.scans": "device", "api.feed": "feed", "api.denylist": "partner"}
+ROUTE_KINDS = {"api.scans": "device", "api.feed": "feed", "api.denylist": "partner",
+               "api.incident_step": "device"}
 EXTENSION = "placecode_ingestor"
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -151,6 +158,33 @@ def denylist():
     response = jsonify(body)
     response.headers["ETag"] = f'"{etag}"'
     return response
+
+
+@api.post("/incidents/<int:incident_id>/steps")
+def incident_step(incident_id: int):
+    """The venue's device confirms a step it may take: {"to": "held" | "picked_up", "note"}.
+    A district-bound token acts in its district only; refusals name what is allowed."""
+    body, problem = read_json()
+    if problem:
+        return problem
+    if not isinstance(body, dict) or body.get("to") not in FIELD_STEPS:
+        return error(400, f"give {{\"to\": one of {', '.join(FIELD_STEPS)}}}", field="to")
+    engine = get_engine(current_app.config[SETTINGS_KEY].database_url)
+    with engine.begin() as conn:
+        district = conn.execute(select(t.incidents.c.district_id)
+                                .where(t.incidents.c.id == incident_id)).scalar()
+        if district is None:
+            return error(404, f"no incident {incident_id}")
+        scope = Scope("field_staff", g.token.district_id or district)
+        try:
+            step = board.transition(conn, scope, incident_id, Transition(
+                body["to"], note=str(body.get("note") or "")[:300]),
+                f"device:{g.token.name}", ingestor().now())
+        except (TransitionError, board.ScopeRefused) as exc:
+            return error(409 if isinstance(exc, TransitionError) else 403, str(exc))
+        except board.ConflictError as exc:
+            return error(409, str(exc))
+    return jsonify({"incident_id": incident_id, "state": step.state, "version": step.version})
 
 
 def init_api(server: Flask, settings: Settings) -> None:

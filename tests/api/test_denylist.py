@@ -47,3 +47,4 @@ def test_denylist_refuses_other_tokens_and_bad_since(api):
     assert api.client.get("/api/v1/denylist").status_code == 401
     bad = pull(api, api.token("partner"), since="yesterday")
     assert bad.status_code == 400 and bad.get_json()["error"]["field"] == "since"
+
