@@ -136,3 +136,18 @@ def test_roll_call_from_the_board_answered_on_a_phone(browser, page, server):
         "[...document.querySelectorAll('#dispatch-roll-grid .ag-row')]"
         ".some(r => r.innerText.includes('\\n1\\n'))", timeout=15_000)
     page.screenshot(path=artifact("dispatch-rollcall-1920x1080.png"), full_page=True)
+
+
+def test_dispatch_board_reads_on_a_phone(browser, server):
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = phone.new_page()
+    try:
+        login(page, server, "huancui")
+        page.goto(server.url + "/dispatch")
+        page.wait_for_selector(column("held"))
+        page.wait_for_selector("[id*='dispatch-kpi'][id*='available']")
+        # the page itself does not scroll sideways: only the board's columns do
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+        page.screenshot(path=artifact("dispatch-390x844.png"), full_page=True)
+    finally:
+        phone.close()
