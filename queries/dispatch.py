@@ -156,13 +156,18 @@ def open_roll_call(engine: Engine, scope: Scope, district_id: int, day: date, wh
 def answer_roll_call(engine: Engine, username: str, present: bool, now: datetime,
                      reason: str = "", lon: float | None = None,
                      lat: float | None = None) -> str:
-    """A field login answers for its own staff row; returns the staff member's name."""
+    """A field login answers for its own staff row (present with a position also moves its unit
+    there); returns the staff member's name."""
     with engine.begin() as conn:
         me = rollcall.staff_of(conn, username)
         if me is None:
             raise rollcall.RollCallError("this login is not on a staff list: ask the duty "
                                          "officer to add you")
         rollcall.answer(conn, me.id, now.date(), present, now, reason, lon, lat)
+        if present and lon is not None and lat is not None and me.unit_id is not None:
+            # the unit is where its member reported from: distances for dispatch start there
+            conn.execute(update(t.units).where(t.units.c.id == me.unit_id)
+                         .values(lon=lon, lat=lat))
     return me.name
 
 

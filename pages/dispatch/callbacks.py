@@ -128,7 +128,7 @@ def roll_columns(lang: str) -> list[dict]:
 @callback(
     Output(ids.ROLL_DISTRICT, "options"), Output(ids.ROLL_DISTRICT, "value"),
     Output(ids.ROLL_TITLE, "children"), Output(ids.ROLL_OPEN, "children"),
-    Output(ids.ROLL_EXPORT, "children"),
+    Output(ids.ROLL_EXPORT, "children"), Output(ids.ROLL_OPEN, "disabled"),
     Input("shell-lang", "data"), State(ids.ROLL_DISTRICT, "value"),
 )
 def roll_labels(lang, chosen):
@@ -142,7 +142,7 @@ def roll_labels(lang, chosen):
     value = chosen if chosen in [o["value"] for o in options] else (
         options[0]["value"] if options else None)
     return (options, value, t("roll_title", lang), t("roll_open", lang),
-            t("export_csv", lang))
+            t("export_csv", lang), value is None)  # no district to open it for
 
 
 @callback(

@@ -27,7 +27,7 @@ def layout(**_query) -> html.Div:
         html.H2(id=ids.ROLL_TITLE, className="panel-title mt-4"),
         html.Div([
             dcc.Dropdown(id=ids.ROLL_DISTRICT, clearable=False, className="roll-district"),
-            dbc.Button(id=ids.ROLL_OPEN, color="primary"),
+            dbc.Button(id=ids.ROLL_OPEN, color="primary", disabled=True),
             dbc.Button(id=ids.ROLL_EXPORT, color="secondary", outline=True),
         ], className="roll-bar"),
         html.Div(id=ids.ROLL_MESSAGE),

@@ -126,12 +126,13 @@ def test_roll_call_from_the_board_answered_on_a_phone(browser, page, server):
                           .where(t.staff.c.username == "field")).one()
         where = conn.execute(select(t.roll_call_answers.c.present, t.roll_call_answers.c.lon)
                              .where(t.roll_call_answers.c.staff_id == me.id)).one()
-        status = conn.execute(select(t.units.c.status).where(t.units.c.id == me.unit_id)
-                              ).scalar()
+        status, unit_lon = conn.execute(select(t.units.c.status, t.units.c.lon)
+                                        .where(t.units.c.id == me.unit_id)).one()
         conn.execute(update(t.units).where(t.units.c.id == me.unit_id)
                      .values(status="available"))  # leave the unit as other tests expect
     assert where.present and where.lon == pytest.approx(122.12)
     assert status == "out_of_service"
+    assert unit_lon == pytest.approx(122.12)  # the unit moved to where its member reported
     page.wait_for_function(  # the board counts the answer on its next tick
         "[...document.querySelectorAll('#dispatch-roll-grid .ag-row')]"
         ".some(r => r.innerText.includes('\\n1\\n'))", timeout=15_000)
