@@ -3,6 +3,8 @@ its timer and the next steps it allows, and the board map's spec (incidents and 
 
 from __future__ import annotations
 
+from html import escape
+
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import dcc, html
@@ -91,12 +93,13 @@ def board_columns(frame: pd.DataFrame, lang: str,
 def map_spec(target: str, incidents: pd.DataFrame, units: pd.DataFrame, lang: str) -> dict:
     points = [{"lon": u.lon, "lat": u.lat, "r": 6,
                "colour": UNIT_COLOURS.get(u.status, [160, 160, 160, 255]),
-               "tip": f"<b>{u.name}</b><br>{u.code} · {t('unit_' + u.status, lang)}"}
+               "tip": f"<b>{escape(u.name)}</b><br>{escape(u.code)} · "
+                      f"{t('unit_' + u.status, lang)}"}
               for u in units.itertuples()]
     live = incidents[~incidents["state"].isin(("closed", "cancelled"))]
     points += [{"lon": r.lon, "lat": r.lat, "r": 11,
                 "colour": [255, 77, 79, 255] if not r.overdue else [255, 20, 20, 255],
-                "tip": f"<b>{r.venue_name}</b><br>{t('col_state_' + r.state, lang)} · "
+                "tip": f"<b>{escape(r.venue_name)}</b><br>{t('col_state_' + r.state, lang)} · "
                        f"{r.minutes} {t('minutes', lang)}"} for r in live.itertuples()]
     return {"target": target, "theme": "dark", "points": points}
 

@@ -5,6 +5,7 @@ contacts by folding each close contact's secondary contacts into one sized node.
 from __future__ import annotations
 
 import math
+from html import escape
 
 import numpy as np
 import pandas as pd
@@ -49,7 +50,7 @@ def map_spec(target: str, visits: pd.DataFrame, contacts: pd.DataFrame,
              controls: bool = True, start: int | None = None, end: int | None = None) -> dict:
     """The trace map: the case's trail (red) and those of chosen contacts (palette colours),
     the case's venues, and the exposure venues sized by how many contacts were made there
-    (venues only, never homes)."""
+    (venues only, never homes). Tooltips are HTML: names from the registry are escaped."""
     trips = [trip(visits, INDEX_COLOUR, t("trace_case", lang))]
     for i, (name, frame) in enumerate(others.items()):
         trips.append(trip(frame, PALETTE[i % len(PALETTE)], name))
@@ -63,11 +64,13 @@ def map_spec(target: str, visits: pd.DataFrame, contacts: pd.DataFrame,
         points.append({
             "lon": r.lon, "lat": r.lat, "r": 5 + min(20, 3 * math.log1p(n)),
             "colour": [255, 192, 107, 220] if r.close else [120, 140, 170, 200],
-            "tip": f"<b>{r.name}</b><br>{r.code}<br>{t('tier_close', lang)} {r.close} · "
+            "tip": f"<b>{escape(r.name)}</b><br>{escape(r.code)}<br>"
+                   f"{t('tier_close', lang)} {r.close} · "
                    f"{t('tier_secondary', lang)} {r.secondary}"})
     for r in visits.drop_duplicates("venue_id").itertuples():
         points.append({"lon": r.lon, "lat": r.lat, "r": 7, "colour": INDEX_COLOUR,
-                       "tip": f"<b>{r.name}</b><br>{r.code} · {kind_label(r.kind, lang)}"})
+                       "tip": f"<b>{escape(r.name)}</b><br>{escape(r.code)} · "
+                              f"{kind_label(r.kind, lang)}"})
     times = [x for tr in trips for x in tr["times"]]
     spec = {"target": target, "theme": "dark", "points": points, "trips": trips,
             "paths": [{"path": tr["path"], "colour": tr["colour"]} for tr in trips],

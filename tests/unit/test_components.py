@@ -100,3 +100,27 @@ def test_components_sparkline_is_an_svg_of_today_over_yesterday():
     assert lines[1].count(",") == 5  # hours 0..4: the running hour is partial, not a drop
     one = unquote(sparkline_svg(hourly, upto_hour=1))
     assert one.count("<polyline") == 1  # a single point of today is no line yet
+
+
+def test_map_tooltips_escape_names_from_the_registry():
+    """Deck tooltips are HTML: a venue or unit name cannot inject markup."""
+    import pandas as pd
+
+    from components.dispatch import map_spec as board_spec
+    from components.trace import map_spec as trace_spec
+
+    evil = "<img src=x onerror=alert(1)>"
+    visits = pd.DataFrame({"person_id": [1], "venue_id": [1], "kind": ["shop"],
+                           "start": pd.to_datetime(["2026-11-23 09:00"]),
+                           "end": pd.to_datetime(["2026-11-23 09:20"]), "code": ["V1"],
+                           "name": [evil], "lon": [122.0], "lat": [37.5],
+                           "district_zh": ["区"], "district_en": ["D"]})
+    contacts = pd.DataFrame({"person_id": [2], "tier": [1], "venue_id": [1], "name": [evil],
+                             "code": ["V1"], "lon": [122.0], "lat": [37.5]})
+    units = pd.DataFrame({"lon": [122.0], "lat": [37.5], "status": ["available"],
+                          "name": [evil], "code": ["U1"]})
+    incidents = pd.DataFrame({"lon": [122.0], "lat": [37.5], "state": ["held"],
+                              "overdue": [False], "venue_name": [evil], "minutes": [3]})
+    tips = [p["tip"] for p in trace_spec("m", visits, contacts, {}, "zh")["points"]]
+    tips += [p["tip"] for p in board_spec("m", incidents, units, "zh")["points"]]
+    assert len(tips) == 4 and all("<img" not in tip and "&lt;img" in tip for tip in tips)
