@@ -112,3 +112,14 @@ def test_tracing_a_long_checkout_is_capped_at_max_stay(city):
              "reasons": ""}])
         found = trace_contacts(conn, PEOPLE.index("I") + 1, DAY + timedelta(days=1))
     assert "K" not in names(found, 1)
+
+
+def test_tracing_key_lookup_takes_more_ids_than_an_in_list_may_hold(city):
+    """A heavy trace names 300k persons: past SQLite's bind-variable limit for an IN list."""
+    from placecode.tracing.contacts import person_keys, venue_codes
+
+    with city.begin() as conn:
+        keys = person_keys(conn, range(1, 40_001))
+        codes = venue_codes(conn, range(1, 40_001))
+    assert keys.to_dict() == {i + 1: f"key-{n}" for i, n in enumerate(PEOPLE)}
+    assert codes.to_dict() == {v: f"V{v}" for v in VENUES}
