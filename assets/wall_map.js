@@ -18,7 +18,7 @@
   let deckLoading = null;
   function scale() { return window.innerWidth >= 3000 ? 2 : 1; }  /* 3840×2160 walls */
   const W = {deck: null, el: null, spec: null, v: null, areas: {}, focus: undefined,
-             firstDrawMs: null, updates: 0, frames: 0, error: null, busy: false, cards: new Map()};
+             firstDrawMs: null, updates: 0, fullUpdates: 0, positionLoads: 0, frames: 0, error: null, busy: false, cards: new Map()};
 
   function loadDeck() {
     if (window.deck) return Promise.resolve();
@@ -42,6 +42,7 @@
 
   /* The venue positions as typed arrays over the response buffer (no copy). */
   async function fetchPositions() {
+    W.positionLoads += 1;
     const r = await fetchOk("/wall-data/venues.bin");
     const n = Number(r.headers.get("X-Venue-Count"));
     const kinds = (r.headers.get("X-Venue-Kinds") || "").split(",");
@@ -84,6 +85,7 @@
     v.seq = got.seq;
     v.version = version;
     W.updates += 1;
+    if (got.full) W.fullUpdates += 1;
   }
 
   /* Bring the venue layer to the spec's day and version: the first time from the prefetch,
@@ -412,7 +414,8 @@
               districtColours: colours, focus: W.focus === undefined ? null : W.focus,
               subAreas: spec.sub ? Object.keys(spec.sub).length : 0,
               firstDrawMs: W.firstDrawMs,
-              frames: W.frames, updates: W.updates, scansShown: total,
+              frames: W.frames, updates: W.updates, fullUpdates: W.fullUpdates,
+              positionLoads: W.positionLoads, scansShown: total,
               error: W.error, labels: (W.deck && W.deck.props.layers.find(function (l) {
                 return l.id === "labels"; }) || {props: {data: []}}).props.data.map(
                 function (d) { return d.text; })};

@@ -237,7 +237,10 @@ def test_wall_updates_live_when_a_scan_arrives(page, server):
     page.wait_for_function(  # the next tick sees a new version; only the change is fetched
         f"window.placecodeWall.state().scansShown === {before['scansShown'] + 1}",
         timeout=15_000)
-    assert state(page)["updates"] == before["updates"] + 1
+    after = state(page)  # other writers may bump the version too; none may reload the layer
+    assert after["updates"] > before["updates"]
+    assert (after["fullUpdates"], after["positionLoads"]) == (
+        before["fullUpdates"], before["positionLoads"]), after
     page.wait_for_function(
         f"document.querySelector('[id*=scans_today]').innerText.replace(/,/g, '') == {shown + 1}")
 
