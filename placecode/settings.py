@@ -45,6 +45,14 @@ SETTINGS: tuple[Setting, ...] = (
             "Minutes from notice until the venue must hold the person (then overdue).", int),
     Setting("PLACECODE_SLA_DISPATCHED_MINUTES", 60,
             "Minutes from dispatch until the unit must have picked the person up.", int),
+    Setting("PLACECODE_MIN_CELL_PERSONS", 10,
+            "k: aggregate cells counting fewer distinct persons are suppressed (economy, export).",
+            int),
+    Setting("PLACECODE_ECONOMY_REFRESH_MINUTES", 10,
+            "How often today's distinct-person counts of the foot-traffic rollups are refreshed.",
+            int),
+    Setting("PLACECODE_PASS_TEST_HOURS", 48,
+            "A volunteer pass is valid only with a negative test within this many hours.", int),
 )
 _BY_FIELD = {s.name.removeprefix("PLACECODE_").lower(): s for s in SETTINGS}
 LANGS = ("zh", "en")
@@ -72,6 +80,9 @@ class Settings:
     wall_refresh_seconds: int
     sla_notified_minutes: int
     sla_dispatched_minutes: int
+    min_cell_persons: int
+    economy_refresh_minutes: int
+    pass_test_hours: int
 
     @classmethod
     def load(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -91,9 +102,10 @@ class Settings:
                 ) from None
         if values["lang"] not in LANGS:
             raise SettingsError(f"PLACECODE_LANG={values['lang']!r}: use one of {', '.join(LANGS)}")
-        for name in ("sla_notified_minutes", "sla_dispatched_minutes"):
+        for name in ("sla_notified_minutes", "sla_dispatched_minutes", "min_cell_persons",
+                     "economy_refresh_minutes", "pass_test_hours"):
             if values[name] < 1:
-                raise SettingsError(f"PLACECODE_{name.upper()} must be at least 1 (minutes)")
+                raise SettingsError(f"PLACECODE_{name.upper()} must be at least 1")
         if values["retention_days"] < 1:
             raise SettingsError("PLACECODE_RETENTION_DAYS must be at least 1")
         instance = Path(values["instance_dir"])

@@ -225,6 +225,37 @@ volunteer_passes = Table(
     Column("expires_on", Date, nullable=False),
 )
 
+sampling_sites = Table(
+    "sampling_sites", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True, comment="tests.site names it"),
+    Column("district_id", Integer, ForeignKey("districts.id"), nullable=False),
+    Column("subdistrict_id", BigInteger, ForeignKey("subdistricts.id"), nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("capacity_per_day", Integer, nullable=False, comment="samples a day"),
+)
+
+# A community's batch plan for a testing round: buildings go down in batches by time slot,
+# each batch told by SMS (seed 000, Xuhui's 居村微平台).
+test_batches = Table(
+    "test_batches", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("community_id", BigInteger, ForeignKey("communities.id"), nullable=False),
+    Column("round_start", Timestamp, nullable=False, comment="tests from here on count"),
+    Column("batch_no", SmallInteger, nullable=False),
+    Column("slot_start", Timestamp, nullable=False),
+    Column("slot_end", Timestamp, nullable=False),
+    Column("building_ids", Text, nullable=False, comment="comma-separated buildings.id"),
+    Column("message", Text, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("notified_at", Timestamp),
+    Column("notified_by", String(64)),
+    Index("ux_test_batches_community_round_batch", "community_id", "round_start", "batch_no",
+          unique=True),
+)
+
 key_persons = Table(
     "key_persons", metadata,
     Column("id", RowId, primary_key=True, autoincrement=True),
@@ -354,6 +385,9 @@ audit_log = Table(
     Index("ix_audit_log_ts", "ts"),
 )
 
+PERSONS_COMMENT = ("distinct persons in the cell; NULL until counted, a lower bound while the "
+                   "day is live")
+
 rollup_venue_day = Table(
     "rollup_venue_day", metadata,
     Column("venue_id", BigInteger, primary_key=True),
@@ -383,9 +417,34 @@ rollup_industry_district_day = Table(
     Column("scans", Integer, nullable=False, default=0),
     Column("red", Integer, nullable=False, default=0),
     Column("yellow", Integer, nullable=False, default=0),
+    Column("persons", Integer, comment=PERSONS_COMMENT),
 )
 
-ROLLUPS = (rollup_venue_day, rollup_district_hour, rollup_industry_district_day)
+# Foot traffic for planners (issue 8): scans are counted by the ingest, distinct persons by
+# placecode.economy.rollups, so that small cells can be suppressed without reading scans.
+rollup_industry_subdistrict_day = Table(
+    "rollup_industry_subdistrict_day", metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("subdistrict_id", BigInteger, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("district_id", Integer, nullable=False),
+    Column("scans", Integer, nullable=False, default=0),
+    Column("persons", Integer, comment=PERSONS_COMMENT),
+    Index("ix_rollup_industry_subdistrict_day_day", "day"),
+)
+
+rollup_industry_district_hour = Table(
+    "rollup_industry_district_hour", metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("district_id", Integer, primary_key=True),
+    Column("hour", Timestamp, primary_key=True),
+    Column("scans", Integer, nullable=False, default=0),
+    Column("persons", Integer, comment=PERSONS_COMMENT),
+    Index("ix_rollup_industry_district_hour_hour", "hour"),
+)
+
+ROLLUPS = (rollup_venue_day, rollup_district_hour, rollup_industry_district_day,
+           rollup_industry_subdistrict_day, rollup_industry_district_hour)
 
 # -- dispatch: incidents, units, staff and the morning roll-call (issue 7) ----------------------
 

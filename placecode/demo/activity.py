@@ -84,23 +84,35 @@ def make_scans(
     s["temperature_c"] = rng.normal(36.5, 0.25, len(s)).round(1)
     s["mask"] = rng.random(len(s)) < 0.985
     s["credential"] = rng.choice(CREDENTIALS[0], size=len(s), p=CREDENTIALS[1])
-    meta = venues.set_index("id").loc[s["venue_id"], ["kind", "district_id"]]
+    meta = venues.set_index("id").loc[s["venue_id"], ["kind", "district_id", "subdistrict_id"]]
     s["kind"] = meta["kind"].to_numpy()
     s["district_id"] = meta["district_id"].to_numpy()
+    s["subdistrict_id"] = meta["subdistrict_id"].to_numpy()
     return s.drop(columns=["person_idx"])
 
 
-def _counts(scans: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    g = scans.assign(red=scans.verdict == "red", yellow=scans.verdict == "yellow").groupby(keys)
-    return g.agg(scans=("verdict", "size"), red=("red", "sum"), yellow=("yellow", "sum")) \
-        .reset_index()
+def _counts(scans: pd.DataFrame, keys: list[str], flags: bool = True,
+            persons: bool = False) -> pd.DataFrame:
+    """Scans per cell of `keys`, with red/yellow and distinct persons when asked."""
+    agg = {"scans": ("verdict", "size")}
+    if flags:
+        scans = scans.assign(red=scans.verdict == "red", yellow=scans.verdict == "yellow")
+        agg |= {"red": ("red", "sum"), "yellow": ("yellow", "sum")}
+    if persons:
+        agg["persons"] = ("person_id", "nunique")
+    return scans.groupby(keys).agg(**agg).reset_index()
 
 
 def make_rollups(scans: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The three rollups the ingest maintains, computed here from the generated scans."""
+    """The rollups the ingest maintains, computed here from the generated scans, with the
+    distinct persons that placecode.economy.rollups counts for live days."""
     s = scans.assign(hour=scans["ts"].dt.floor("h"))
     return {
         "rollup_venue_day": _counts(s, ["venue_id", "day"]),
         "rollup_district_hour": _counts(s, ["district_id", "hour"]),
-        "rollup_industry_district_day": _counts(s, ["kind", "district_id", "day"]),
+        "rollup_industry_district_day": _counts(s, ["kind", "district_id", "day"], persons=True),
+        "rollup_industry_subdistrict_day": _counts(
+            s, ["kind", "subdistrict_id", "district_id", "day"], flags=False, persons=True),
+        "rollup_industry_district_hour": _counts(s, ["kind", "district_id", "hour"],
+                                                 flags=False, persons=True),
     }

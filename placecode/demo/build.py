@@ -156,7 +156,10 @@ def build_demo(
         first_day = now.astype("datetime64[D]") - max(days, 3) + 1
         facts = {
             t.health_codes: people.make_health_codes(persons),
-            t.tests: people.make_tests(persons, first_day.astype("datetime64[s]"), now, rng),
+            t.sampling_sites: _cols(sites := places.make_sampling_sites(
+                communities, persons, rng), list(t.sampling_sites.c.keys())),
+            t.tests: people.make_tests(persons, sites, first_day.astype("datetime64[s]"), now,
+                                       rng),
             t.vaccinations: people.make_vaccinations(persons, now, rng),
             t.arrivals: (arrivals := people.make_arrivals(persons, now, rng)),
             t.hotel_stays: people.make_hotel_stays(arrivals, persons, venues, rng),

@@ -89,15 +89,21 @@ def daytime(days: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def make_tests(
-    persons: pd.DataFrame, start: np.datetime64, now: np.datetime64, rng: np.random.Generator
+    persons: pd.DataFrame, sites: pd.DataFrame, start: np.datetime64, now: np.datetime64,
+    rng: np.random.Generator
 ) -> dict[str, np.ndarray]:
-    """Nucleic (about 12% of residents a day) and antigen tests (2%) from `start` up to now."""
+    """Nucleic (about 12% of residents a day) and antigen tests (2%) from `start` up to now, at
+    the sampling site of the person's community. Communities differ (a lognormal factor), so
+    some fall behind in a testing round as real ones did."""
     n_days = int((now.astype("datetime64[D]") - start.astype("datetime64[D]")) / DAY) + 1
+    community = persons["community_id"].to_numpy()
+    ids = np.unique(community)
+    factor = pd.Series(rng.lognormal(0.0, 0.5, len(ids)), index=ids).reindex(community).to_numpy()
     pid, kind, when = [], [], []
     for i in range(n_days):
         day = start.astype("datetime64[D]") + i * DAY
         for k, share in (("nucleic", 0.12), ("antigen", 0.02)):
-            who = np.flatnonzero(rng.random(len(persons)) < share)
+            who = np.flatnonzero(rng.random(len(persons)) < share * factor)
             t = daytime(np.full(len(who), day.astype("datetime64[s]")), rng)
             keep = t <= now
             pid.append(persons["id"].to_numpy()[who][keep])
@@ -109,7 +115,9 @@ def make_tests(
     recent = when > now - np.timedelta64(6, "h")
     result = np.where(recent & (kind == "nucleic") & (rng.random(len(pid)) < 0.6), "pending",
                       result)
-    site = np.char.add("采样点", np.char.zfill(rng.integers(1, 400, len(pid)).astype("U3"), 3))
+    site_of = (sites.explode("community_ids").astype({"community_ids": "int64"})
+               .set_index("community_ids")["name"])
+    site = site_of.reindex(persons.set_index("id")["community_id"].reindex(pid)).to_numpy()
     return {"person_id": pid, "kind": kind, "sampled_at": when, "result": result, "site": site,
             "lab": np.array(LABS)[rng.integers(0, len(LABS), len(pid))]}
 

@@ -167,6 +167,34 @@ def make_venues(
     return v.drop(columns="district_zh")
 
 
+def make_sampling_sites(communities: gpd.GeoDataFrame, persons: pd.DataFrame,
+                        rng: np.random.Generator) -> pd.DataFrame:
+    """One nucleic-acid sampling site per two or three communities of a sub-district, at one of
+    them; `communities` gains nothing, the frame maps every community to its site.
+
+    Columns match `sampling_sites` plus `community_ids` (the communities it serves). Capacity is
+    about a fifth of the served residents a day, so a full-round day overruns it (as it did)."""
+    residents = persons.groupby("community_id").size()
+    rows = []
+    for sd_id, group in communities.groupby("subdistrict_id", sort=True):
+        ids = group["id"].to_numpy()
+        for n, chunk in enumerate(np.array_split(ids, max(1, len(ids) // 3)), start=1):
+            at = label_point(group.set_index("id").geometry[chunk[0]])
+            served = int(residents.reindex(chunk).fillna(0).sum())
+            rows.append({
+                "name": f"采样点{sd_id % 10**6:06d}-{n:02d}",
+                "district_id": int(group["district_id"].iloc[0]),
+                "subdistrict_id": int(sd_id),
+                "lon": round(at[0] + rng.normal(0, 0.0008), 6),
+                "lat": round(at[1] + rng.normal(0, 0.0008), 6),
+                "capacity_per_day": max(100, int(round(served * 0.2, -1))),
+                "community_ids": chunk.tolist(),
+            })
+    out = pd.DataFrame(rows)
+    out.insert(0, "id", np.arange(1, len(out) + 1, dtype=np.int64))
+    return out
+
+
 def cell_rows(cells: gpd.GeoDataFrame, columns: list[str]) -> dict[str, list]:
     """Columns for loading a polygon frame: the given columns, label point, GeoJSON text."""
     labels = [label_point(g) for g in cells.geometry]

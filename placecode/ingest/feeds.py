@@ -30,11 +30,11 @@ from sqlalchemy import (
     update,
 )
 
-from placecode.clock import change_stamp
 from placecode.db import schema as t
 from placecode.db.bulk import bulk_insert
 from placecode.db.fast import raw_rows, temp_values
-from placecode.db.upsert import increment, upsert_columns
+from placecode.db.upsert import upsert_columns
+from placecode.ingest.rollups import count_scans
 from placecode.pseudonym import person_key
 from placecode.rules.evaluate import NO_VENUE, Context, Facts, verdicts
 from placecode.rules.status import needing_evaluation, reevaluate_persons
@@ -379,9 +379,11 @@ def _load_scans(conn, feed, v, keys, now) -> None:
     venue_ids = v["venue_code"].astype(np.int64).to_numpy()
     with temp_values(conn, "tmp_scan_venues", venue_ids, BigInteger()) as tmp:
         vinfo = pd.DataFrame(raw_rows(conn, select(t.venues.c.id, t.venues.c.kind,
-                                                   t.venues.c.district_id)
+                                                   t.venues.c.district_id,
+                                                   t.venues.c.subdistrict_id)
                                       .join(tmp, tmp.c.v == t.venues.c.id)),
-                             columns=["id", "kind", "district_id"]).set_index("id")
+                             columns=["id", "kind", "district_id", "subdistrict_id"]
+                             ).set_index("id")
     ps = t.person_status
     with temp_values(conn, "tmp_scan_persons", pids, BigInteger()) as tmp:
         status = pd.DataFrame(raw_rows(conn, select(
@@ -414,22 +416,11 @@ def _load_scans(conn, feed, v, keys, now) -> None:
         "mask": np.where(np.isnan(mask), None, mask == 1.0),
         "credential": _opt(v["credential"]),
     }, keys=("scan_id",))
-    frame = pd.DataFrame({"venue_id": venue_ids, "ts": pd.to_datetime(ts), "verdict": verdict,
-                          "kind": kinds,
-                          "district_id": vinfo["district_id"].reindex(venue_ids).to_numpy()})
-    frame["day"] = frame["ts"].dt.date
-    frame["hour"] = frame["ts"].dt.floor("h").dt.to_pydatetime()
-    frame["red"] = frame["verdict"] == "red"
-    frame["yellow"] = frame["verdict"] == "yellow"
-    for table, names in ((t.rollup_venue_day, ["venue_id", "day"]),
-                         (t.rollup_district_hour, ["district_id", "hour"]),
-                         (t.rollup_industry_district_day, ["kind", "district_id", "day"])):
-        g = frame.groupby(names).agg(scans=("verdict", "size"), red=("red", "sum"),
-                                     yellow=("yellow", "sum")).reset_index()
-        stamp = {"seq": change_stamp()} if table is t.rollup_venue_day else {}
-        increment(conn, table, names, [
-            {k: (x.item() if hasattr(x, "item") else x) for k, x in row.items()} | stamp
-            for row in g.to_dict("records")], latest=tuple(stamp))
+    count_scans(conn, pd.DataFrame({
+        "venue_id": venue_ids, "ts": pd.to_datetime(ts).to_pydatetime(), "verdict": verdict,
+        "kind": kinds, "district_id": vinfo["district_id"].reindex(venue_ids).to_numpy(),
+        "subdistrict_id": vinfo["subdistrict_id"].reindex(venue_ids).to_numpy(),
+    }).to_dict("records"))
 
 
 def _fact_loader(columns: Callable[[dict], dict], refresh: Callable | None = None,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,10 +21,10 @@ import numpy as np
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from placecode.clock import change_stamp, city_now
+from placecode.clock import city_now
 from placecode.db import schema as t
-from placecode.db.upsert import increment
 from placecode.dispatch.alerts import raise_alerts
+from placecode.ingest.rollups import count_scans
 from placecode.pseudonym import person_key
 from placecode.rules.definitions import reason_objects
 from placecode.rules.evaluate import NO_VENUE, Context, Facts, verdicts
@@ -184,15 +183,16 @@ class Ingestor:
         return results  # type: ignore[return-value]
 
     def _venue_rows(self, conn: Connection, codes: set[str]) -> dict[str, tuple[int, str, int]]:
-        """Venue code → (id, kind, district); cached, since venues rarely change."""
+        """Venue code → (id, kind, district, sub-district); cached, since venues rarely change."""
         missing = codes - self._venues.keys()
         if missing:
             v = t.venues
-            rows = conn.execute(select(v.c.code, v.c.id, v.c.kind, v.c.district_id)
+            rows = conn.execute(select(v.c.code, v.c.id, v.c.kind, v.c.district_id,
+                                       v.c.subdistrict_id)
                                 .where(v.c.code.in_(sorted(missing)))).all()
             with self._venues_lock:
-                for code, vid, kind, district in rows:
-                    self._venues[code] = (vid, kind, district)
+                for code, *info in rows:
+                    self._venues[code] = tuple(info)
         return {c: self._venues[c] for c in codes if c in self._venues}
 
     def _persons(self, conn: Connection, keys: set[str]) -> dict[str, Any]:
@@ -271,7 +271,7 @@ class Ingestor:
         rules = self.rules.get(conn)
         batch = [rows[i] for i in fresh]
         people = [persons[keys[r["scan_id"]]] for r in batch]
-        vinfo = {vid: (kind, district) for vid, kind, district in venues.values()}
+        vinfo = {vid: tuple(info) for vid, *info in venues.values()}
 
         def ts(values):
             return np.array([v or np.datetime64("NaT") for v in values], "datetime64[s]")
@@ -297,7 +297,9 @@ class Ingestor:
         for r, v, why in zip(batch, verdict.tolist(), reasons.tolist(), strict=True):
             r["verdict"], r["reasons"] = v, why
         conn.execute(insert(t.scans), batch)
-        self._rollups(conn, batch, vinfo)
+        count_scans(conn, ({"venue_id": r["venue_id"], "ts": r["ts"], "verdict": r["verdict"],
+                            "kind": vinfo[r["venue_id"]][0], "district_id": vinfo[r["venue_id"]][1],
+                            "subdistrict_id": vinfo[r["venue_id"]][2]} for r in batch))
         alerting = [(r, p) for r, p, a in zip(batch, people, alert.tolist(), strict=True) if a]
         if alerting:
             raise_alerts(conn, alerting, vinfo, now)
@@ -306,31 +308,6 @@ class Ingestor:
         for i, result in list(out.items()):
             if "repeat_of" in result:
                 out[i] = out[result["repeat_of"]]
-
-    @staticmethod
-    def _rollups(conn: Connection, batch: list[dict], vinfo: dict) -> None:
-        venue_day, district_hour, kind_day = Counter(), Counter(), Counter()
-        for r in batch:
-            kind, district = vinfo[r["venue_id"]]
-            day, hour = r["ts"].date(), r["ts"].replace(minute=0, second=0)
-            red, yellow = r["verdict"] == "red", r["verdict"] == "yellow"
-            for counter, key in ((venue_day, (r["venue_id"], day)),
-                                 (district_hour, (district, hour)),
-                                 (kind_day, (kind, district, day))):
-                counter[key + ("scans",)] += 1
-                counter[key + ("red",)] += red
-                counter[key + ("yellow",)] += yellow
-        for table, names, counter in (
-            (t.rollup_venue_day, ("venue_id", "day"), venue_day),
-            (t.rollup_district_hour, ("district_id", "hour"), district_hour),
-            (t.rollup_industry_district_day, ("kind", "district_id", "day"), kind_day),
-        ):
-            keys = sorted({k[:-1] for k in counter})  # sorted: the same lock order everywhere
-            stamp = {"seq": change_stamp()} if table is t.rollup_venue_day else {}
-            increment(conn, table, names, [
-                dict(zip(names, k, strict=True))
-                | {c: int(counter[k + (c,)]) for c in ("scans", "red", "yellow")} | stamp
-                for k in keys], latest=tuple(stamp))
 
 
 def _same(stored: Any, sent: Any) -> bool:
