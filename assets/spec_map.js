@@ -19,15 +19,18 @@
     return window.placecodeWall.loadDeck();
   }
 
-  let areas = null;
-  function loadAreas() {
-    if (!areas) {
-      areas = fetch("/wall-data/areas.json", {credentials: "same-origin"}).then(function (r) {
-        if (!r.ok) throw new Error("areas.json: HTTP " + r.status);
+  const areas = {};
+  /* District outlines (key "city") or one district's sub-districts (key = its id), once. */
+  function loadAreas(key) {
+    key = key || "city";
+    if (!areas[key]) {
+      const url = "/wall-data/areas.json" + (key === "city" ? "" : "?district=" + key);
+      areas[key] = fetch(url, {credentials: "same-origin"}).then(function (r) {
+        if (!r.ok) { delete areas[key]; throw new Error("areas.json: HTTP " + r.status); }
         return r.json();
       });
     }
-    return areas;
+    return areas[key];
   }
 
   function bounds(spec) {
@@ -37,6 +40,12 @@
       x1 = Math.max(x1, p[0]); y1 = Math.max(y1, p[1]);
     }
     (spec.points || []).forEach(function (p) { add([p.lon, p.lat]); });
+    (spec.heat || []).forEach(function (p) { add([p.lon, p.lat]); });
+    if (spec.choropleth && spec.choropleth.features) {
+      spec.choropleth.features.forEach(function (f) {
+        const b = f.properties.bounds; add([b[0], b[1]]); add([b[2], b[3]]);
+      });
+    }
     (spec.trips || []).forEach(function (t) { t.path.forEach(add); });
     return x0 === Infinity ? null : [[x0, y0], [x1, y1]];
   }
@@ -128,6 +137,28 @@
     const out = [new deck.GeoJsonLayer({
       id: "base", data: base, stroked: true, filled: true, getFillColor: th.fill,
       getLineColor: th.line, lineWidthUnits: "pixels", getLineWidth: 1})];
+    const ch = spec.choropleth;
+    if (ch && ch.features) {
+      out.push(new deck.GeoJsonLayer({
+        id: "choropleth", data: ch.features, pickable: true, stroked: true, filled: true,
+        getFillColor: function (f) { return ch.fill[f.properties.id] || th.fill; },
+        getLineColor: [11, 15, 23, 255], lineWidthUnits: "pixels", getLineWidth: 1.5,
+        tips: ch.tips || {}, updateTriggers: {getFillColor: ch.version}}));
+      out.push(new deck.TextLayer({
+        id: "choropleth-labels", data: ch.features.filter(function (f) {
+          return ch.labels && ch.labels[f.properties.id]; }),
+        getPosition: function (f) { return f.properties.label; },
+        getText: function (f) { return ch.labels[f.properties.id]; },
+        characterSet: "auto", fontFamily: "Noto Sans SC, sans-serif", fontWeight: 700,
+        getSize: 15, getColor: [242, 245, 250, 255], outlineWidth: 3,
+        outlineColor: [11, 15, 23, 255], fontSettings: {sdf: true}}));
+    }
+    if ((spec.heat || []).length) {
+      out.push(new deck.HeatmapLayer({
+        id: "heat", data: spec.heat, getPosition: function (d) { return [d.lon, d.lat]; },
+        getWeight: function (d) { return d.w; }, radiusPixels: 40, intensity: 1,
+        threshold: 0.03}));
+    }
     if ((spec.paths || []).length) {
       out.push(new deck.PathLayer({
         id: "paths", data: spec.paths, getPath: function (d) { return d.path; },
@@ -161,7 +192,10 @@
   }
 
   function tooltip(info) {
-    return info && info.object && info.object.tip ? {html: info.object.tip,
+    const o = info && info.object;
+    const tip = o && (o.tip || (o.properties && info.layer && info.layer.props.tips &&
+                                info.layer.props.tips[o.properties.id]));
+    return tip ? {html: tip,
       style: {background: "#0b0f17", color: "#f2f5fa", fontSize: "15px", padding: "8px 10px",
               border: "1px solid #243044", borderRadius: "6px"}} : null;
   }
@@ -184,6 +218,10 @@
       if (spec.url) spec = await fetchSpec(spec);
       await deckReady();
       const base = await loadAreas();
+      if (spec.choropleth) {  /* {district: null | id, fill: {id: rgba}, tips, labels} */
+        const got = await loadAreas(spec.choropleth.district || "city");
+        spec.choropleth.features = got.features;
+      }
       if (!m || m.el !== el) {
         if (m && m.deck) m.deck.finalize();
         m = maps[spec.target] = {el: el, deck: null, spec: spec, t: 0, speed: 3600,
@@ -228,7 +266,7 @@
   }
 
   /* On a page with a desk map, load deck.gl and the districts while Dash is still starting. */
-  if (/^\/(trace|venues|venue\/)/.test(location.pathname)) {
+  if (/^\/(trace|venues|venue\/|economy|testing)/.test(location.pathname)) {
     document.addEventListener("DOMContentLoaded", function () {  /* after wall_map.js ran */
       deckReady().catch(function () {});
       loadAreas().catch(function () {});
@@ -242,7 +280,9 @@
       if (!m) return null;
       const s = m.spec;
       return {points: (s.points || []).length, paths: (s.paths || []).length,
-              trips: (s.trips || []).length, t: m.t, playing: m.playing, loops: m.loops,
+              trips: (s.trips || []).length, heat: (s.heat || []).length,
+              areas: s.choropleth && s.choropleth.features ? s.choropleth.features.length : 0,
+              filled: s.choropleth ? Object.keys(s.choropleth.fill || {}).length : 0, t: m.t, playing: m.playing, loops: m.loops,
               frames: m.frames, speed: m.speed, trail: m.trail, controls: !!m.bar,
               error: m.error};
     },

@@ -7,6 +7,7 @@ import getpass
 import os
 import sys
 from collections.abc import Callable
+from datetime import date
 
 from placecode.clock import city_now
 from placecode.settings import Settings, SettingsError
@@ -82,12 +83,17 @@ def cmd_serve(args: argparse.Namespace) -> None:
     message = ensure_admin(engine, settings.instance_path)
     if message:
         print(message)
-    worker = None
+    workers = []
     if not args.no_worker:
         from placecode.dispatch.outbox import OutboxWorker
+        from placecode.economy.rollups import PersonsWorker
 
-        worker = OutboxWorker(engine, lambda: city_now(settings.timezone))
-        worker.start()
+        clock = lambda: city_now(settings.timezone)  # noqa: E731
+        workers = [OutboxWorker(engine, clock),
+                   PersonsWorker(engine, clock, settings.economy_refresh_minutes * 60,
+                                 settings.retention_days)]
+        for worker in workers:
+            worker.start()
     print(f"placecode serving http://{settings.host}:{settings.port}/  (Ctrl-C stops)", flush=True)
     try:
         if args.workers > 1:
@@ -99,7 +105,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
             create_app(settings).run(host=settings.host, port=settings.port, debug=False,
                                      threaded=True)
     finally:
-        if worker:
+        for worker in workers:
             worker.stop()
 
 
@@ -193,6 +199,39 @@ def cmd_trace(args: argparse.Namespace) -> None:
         print(found.to_json(orient="records", date_format="iso", force_ascii=False))
     else:
         print(found.to_csv(index=False), end="")
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    """Aggregates for planners, suppressed exactly as the economy page shows them."""
+    from placecode.auth.scope import Scope
+    from queries import economy as q
+
+    settings = _settings(args)
+    engine = _engine(settings)
+    span = q.data_days(engine)
+    if span is None:
+        raise CliError("no scan rollups yet: import scans or build the demo city first")
+    try:
+        start = date.fromisoformat(args.start) if args.start else span[0]
+        end = date.fromisoformat(args.end) if args.end else span[1]
+    except ValueError as exc:
+        raise CliError(f"--from/--to: {exc}; use YYYY-MM-DD") from None
+    if args.format == "parquet" and not args.out:
+        raise CliError("--format parquet needs --out FILE (it is binary)")
+    kinds = [k for k in (args.industry or "").split(",") if k]
+    try:
+        cube, frame = q.export(engine, Scope("admin"), f"cli:{os.environ.get('USER', 'cli')}",
+                               args.by, start, end, district=args.district, kinds=kinds,
+                               k=settings.min_cell_persons, now=city_now(settings.timezone))
+    except (q.EconomyError, q.ScopeRefused) as exc:
+        raise CliError(str(exc)) from None
+    if args.format == "parquet":
+        frame.to_parquet(args.out, index=False)
+    else:
+        frame.to_csv(args.out or sys.stdout, index=False)
+    if args.out:
+        print(f"wrote {len(frame)} rows to {args.out} ({int(frame['suppressed'].sum())} "
+              f"suppressed: fewer than {cube.k} persons)", file=sys.stderr)
 
 
 def cmd_receiver(args: argparse.Namespace) -> None:
@@ -344,6 +383,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("person", help="the person's ID number or app token")
     p.add_argument("--days", type=int, default=14, help="days back from now (default 14)")
     p.add_argument("--format", choices=("csv", "json"), default="csv")
+
+    p = add("export", cmd_export, "export aggregates (foot traffic by industry, suppressed "
+                                  "below PLACECODE_MIN_CELL_PERSONS persons)")
+    p.add_argument("kind", choices=("foot-traffic",))
+    p.add_argument("--by", default="industry,district,day",
+                   help="comma-separated: industry, district, subdistrict, day, daytype, hour "
+                        "(default industry,district,day)")
+    p.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    p.add_argument("--from", dest="start", help="first day, YYYY-MM-DD (default: the first kept)")
+    p.add_argument("--to", dest="end", help="last day, YYYY-MM-DD (default: the last)")
+    p.add_argument("--district", type=int, help="one district's id (default: the whole city)")
+    p.add_argument("--industry", help="comma-separated venue kinds (default: all)")
+    p.add_argument("--out", help="file to write (default: CSV to standard output)")
 
     p = sub.add_parser("receiver", help="run a local webhook receiver for alert pushes (demo)")
     p.add_argument("--host", default="127.0.0.1")

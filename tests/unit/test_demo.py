@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from sqlalchemy import func, select, text
@@ -214,3 +215,30 @@ def test_demo_half_built_city_is_rebuilt_not_reused(tmp_path):
     report = build_demo(db.engine, preset="small", now=now, secret=SECRET, instance=tmp_path,
                         if_missing=True, progress=False)
     assert not report.reused and report.counts["venues"] == PRESETS["small"].venues
+
+
+@pytest.mark.parametrize("rollup,keys", [
+    ("rollup_industry_district_day", ["kind", "district_id", "day"]),
+    ("rollup_industry_subdistrict_day", ["kind", "subdistrict_id", "district_id", "day"]),
+    ("rollup_industry_district_hour", ["kind", "district_id", "hour"]),
+])
+def test_demo_foot_traffic_rollups_count_scans_and_distinct_persons(demo_db, rollup, keys):
+    """The economy page's cells: scans and distinct persons equal the raw scans."""
+    with demo_db.engine.connect() as conn:
+        raw = pd.DataFrame(conn.execute(text(
+            "SELECT v.kind, v.district_id, v.subdistrict_id, s.ts, s.person_id FROM scans s "
+            "JOIN venues v ON v.id = s.venue_id")).all(),
+            columns=["kind", "district_id", "subdistrict_id", "ts", "person_id"])
+        table = t.metadata.tables[rollup]
+        stored = pd.DataFrame(conn.execute(select(*(table.c[k] for k in keys), table.c.scans,
+                                                  table.c.persons)).all(),
+                              columns=[*keys, "scans", "persons"])
+    ts = pd.to_datetime(raw["ts"])
+    raw["day"], raw["hour"] = ts.dt.date, ts.dt.floor("h")
+    want = raw.groupby(keys).agg(scans=("ts", "size"), persons=("person_id", "nunique"))
+    if "day" in keys:
+        stored["day"] = pd.to_datetime(stored["day"]).dt.date
+    else:
+        stored["hour"] = pd.to_datetime(stored["hour"])
+    got = stored.set_index(keys).sort_index()
+    assert got.astype("int64").equals(want.sort_index().astype("int64"))

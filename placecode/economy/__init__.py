@@ -1,0 +1,1 @@
+"""Foot traffic by industry for economic planners: distinct-person counts and suppression."""
