@@ -131,8 +131,14 @@ persons = Table(
     Column("birth_year", SmallInteger),
     Column("health_code", String(8), nullable=False, default="green"),
     Column("health_code_since", Timestamp),
+    Column("last_test_at", Timestamp,
+           comment="latest tests.sampled_at of any kind and result (testing progress, issue 8)"),
     Index("ux_persons_person_key", "person_key", unique=True),
     Index("ix_persons_health_district", "health_code", "district_id"),
+    # covering: testing progress counts a district's residents per community and building, and
+    # how recently each was tested, from this index alone (no tests, no table rows)
+    Index("ix_persons_district_community_building_test", "district_id", "community_id",
+          "building_id", "last_test_at"),
 )
 
 scans = Table(
@@ -181,6 +187,8 @@ tests = Table(
     Column("site", String(64)),
     Column("lab", String(64)),
     Index("ux_tests_person_kind_sampled", "person_id", "sampled_at", "kind", unique=True),
+    # covering: today's throughput per sampling site reads one day's range of this index
+    Index("ix_tests_sampled_site", "sampled_at", "site"),
 )
 
 vaccinations = Table(

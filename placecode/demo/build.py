@@ -30,11 +30,12 @@ from placecode.db.bulk import (
     sync_id_sequence,
 )
 from placecode.db.engine import check_connection, init_db
-from placecode.demo import activity, people, places
+from placecode.demo import activity, people, places, sharing
 from placecode.demo.geography import load_districts
 from placecode.demo.presets import Preset, get_preset
 from placecode.demo.units import make_units
 from placecode.rules.status import reevaluate_all
+from placecode.testing.progress import last_tests
 
 DEMO_USERS = (  # username, role, district (index into the city's districts, or None)
     ("commander", "city_commander", None),
@@ -151,6 +152,9 @@ def build_demo(
                                       now, secret, rng)
     with step("scans"):
         scans = activity.make_scans(persons, venues, days, spec.scans_per_day, now, rng)
+        passes = people.make_volunteer_passes(persons, now, np.random.default_rng(seed + 2))
+        scans = sharing.add_shared_pass_scans(scans, passes, venues, now,
+                                              np.random.default_rng(seed + 3))
         rollups = activity.make_rollups(scans)
     with step("health facts"):
         first_day = now.astype("datetime64[D]") - max(days, 3) + 1
@@ -164,7 +168,7 @@ def build_demo(
             t.arrivals: (arrivals := people.make_arrivals(persons, now, rng)),
             t.hotel_stays: people.make_hotel_stays(arrivals, persons, venues, rng),
             t.key_persons: people.make_key_persons(persons, now, rng),
-            t.volunteer_passes: people.make_volunteer_passes(persons, now, rng),
+            t.volunteer_passes: passes,
         }
 
     if replace:  # only now: a failure while generating leaves the old city in place
@@ -188,7 +192,9 @@ def build_demo(
                                       "subdistrict_id", "lon", "lat", "mobile"])),
             (t.persons, _cols(persons, ["id", "person_key", "district_id", "community_id",
                                         "building_id", "birth_year", "health_code"])
-             | {"health_code_since": persons["health_code_since"].to_numpy("datetime64[s]")}),
+             | {"health_code_since": persons["health_code_since"].to_numpy("datetime64[s]"),
+                "last_test_at": last_tests(persons["id"], facts[t.tests]["person_id"],
+                                           facts[t.tests]["sampled_at"])}),
             (t.scans, _cols(scans, ["scan_id", "venue_id", "person_id", "verdict", "reasons",
                                     "temperature_c", "mask", "credential"])
              | {"ts": scans["ts"].to_numpy("datetime64[s]")}),

@@ -193,9 +193,10 @@ def make_hotel_stays(arrivals: dict[str, np.ndarray], persons: pd.DataFrame,
 
 def make_volunteer_passes(persons: pd.DataFrame, now: np.datetime64, rng: np.random.Generator
                           ) -> dict[str, np.ndarray]:
-    """About 0.5% of residents hold a volunteer pass, issued in the last month for 30 days."""
+    """About 0.5% of residents hold a volunteer pass, issued in the last 33 days for 30 days
+    (so about one in eleven has just expired)."""
     who = np.flatnonzero(rng.random(len(persons)) < 0.005)
-    issued = now.astype("datetime64[D]") - rng.integers(0, 30, len(who))
+    issued = now.astype("datetime64[D]") - rng.integers(0, 33, len(who))
     orgs = np.array(["社区志愿者", "物业", "保供企业", "医疗机构", "街道办"])
     return {"pass_id": np.char.add("VP", np.char.zfill(np.arange(1, len(who) + 1).astype("U7"),
                                                          7)),

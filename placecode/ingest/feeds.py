@@ -39,6 +39,7 @@ from placecode.pseudonym import person_key
 from placecode.rules.evaluate import NO_VENUE, Context, Facts, verdicts
 from placecode.rules.status import needing_evaluation, reevaluate_persons
 from placecode.rules.store import load_rules
+from placecode.testing.progress import raise_last_tests
 
 CHUNK = 100_000
 OFFSET = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$")
@@ -464,6 +465,7 @@ def _refresh_tests(conn, v, pids) -> None:
     times = v["sampled_at"].to_numpy("datetime64[s]").copy()
     times[~negative] = np.datetime64("NaT")
     _raise_status(conn, "negative_test_at", pids, times)
+    raise_last_tests(conn, pids, v["sampled_at"].to_numpy("datetime64[s]"))
 
 
 def _refresh_doses(conn, v, pids) -> None:
