@@ -282,7 +282,8 @@
       return {points: (s.points || []).length, paths: (s.paths || []).length,
               trips: (s.trips || []).length, heat: (s.heat || []).length,
               areas: s.choropleth && s.choropleth.features ? s.choropleth.features.length : 0,
-              filled: s.choropleth ? Object.keys(s.choropleth.fill || {}).length : 0, t: m.t, playing: m.playing, loops: m.loops,
+              filled: s.choropleth ? Object.keys(s.choropleth.fill || {}).length : 0,
+              areasOf: s.choropleth ? (s.choropleth.district || "city") : null, t: m.t, playing: m.playing, loops: m.loops,
               frames: m.frames, speed: m.speed, trail: m.trail, controls: !!m.bar,
               error: m.error};
     },

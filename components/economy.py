@@ -56,7 +56,8 @@ def trend_figure(cube: pd.DataFrame, lang: str) -> go.Figure:
                         marker={"size": 6}, connectgaps=False,
                         hovertemplate="%{x|%m-%d}  %{y:,}<extra>%{fullData.name}</extra>")
     fig = _style(fig, t("ec_trend", lang))
-    fig.update_xaxes(tickformat="%m-%d")
+    fig.update_xaxes(tickformat="%m-%d", dtick=86_400_000 if cube["day"].nunique() <= 14
+                     else None)  # whole days: no repeated dates between two days
     fig.update_layout(legend={"y": -0.12, "yanchor": "top", "x": 0, "xanchor": "left"},
                       margin={"b": 90})
     return fig
