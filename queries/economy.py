@@ -90,47 +90,64 @@ def data_days(engine: Engine) -> tuple[date, date] | None:
     return (first, last) if first else None
 
 
-def _stored(engine: Engine, by: tuple[str, ...], start: date, end: date,
-            district: int | None, kinds: tuple[str, ...] | None) -> pd.DataFrame:
-    """The stored cells under the view: kind, district_id, [subdistrict_id], day, [hour]."""
-    if "subdistrict" in by:
-        table, extra = t.rollup_industry_subdistrict_day, ["subdistrict_id"]
-    elif "hour" in by:
-        table, extra = t.rollup_industry_district_hour, []
-    else:
-        table, extra = t.rollup_industry_district_day, []
-    when = table.c.hour if "hour" in table.c else table.c.day
-    lo = datetime.combine(start, datetime.min.time()) if "hour" in table.c else start
-    hi = datetime.combine(end + timedelta(days=1), datetime.min.time()) \
-        if "hour" in table.c else end + timedelta(days=1)
+@dataclass(frozen=True)
+class Cells:
+    """Stored rollup rows under a view (one read), which several cubes can aggregate."""
+    frame: pd.DataFrame
+    grain: str  # day | subdistrict | hour
+    start: date
+    end: date
+    district: int | None
+
+
+def grain_for(by: tuple[str, ...]) -> str:
+    return "subdistrict" if "subdistrict" in by else "hour" if "hour" in by else "day"
+
+
+def read_cells(engine: Engine, scope: Scope, grain: str, start: date, end: date, *,
+               district: int | None = None, kinds=None) -> Cells:
+    """The stored cells of a grain over [start, end] (scope applied): kind, district_id,
+    [subdistrict_id], day, [hour], daytype, scans, persons (0 when not counted yet)."""
+    if end < start:
+        raise EconomyError(f"the period ends ({end}) before it starts ({start})")
+    district = viewer_district(scope, district)
+    table, extra = {"subdistrict": (t.rollup_industry_subdistrict_day, ["subdistrict_id"]),
+                    "hour": (t.rollup_industry_district_hour, []),
+                    "day": (t.rollup_industry_district_day, [])}[grain]
+    hourly = grain == "hour"
+    when = table.c.hour if hourly else table.c.day
+    lo = datetime.combine(start, datetime.min.time()) if hourly else start
+    hi = datetime.combine(end + timedelta(days=1), datetime.min.time()) if hourly \
+        else end + timedelta(days=1)
     where = [when >= lo, when < hi]
     if district is not None:
         where.append(table.c.district_id == district)
     if kinds:
-        where.append(table.c.kind.in_(kinds))
+        where.append(table.c.kind.in_(tuple(kinds)))
     cols = ["kind", "district_id", *extra, when.name, "scans", "persons"]
     with engine.connect() as conn:
         frame = pd.DataFrame(raw_rows(conn, select(*(table.c[c] for c in cols))
                                       .where(and_(*where))), columns=cols)
-    if when.name == "hour":
-        stamp = pd.to_datetime(frame["hour"])
-        frame["day"], frame["hour"] = stamp.dt.date, stamp.dt.hour
-    else:
-        frame["day"] = pd.to_datetime(frame["day"]).dt.date
+    stamp = pd.to_datetime(frame[when.name])
+    if hourly:
+        frame["hour"] = stamp.dt.hour
+    frame["day"] = stamp.dt.date
+    frame["daytype"] = np.where(stamp.dt.day_of_week >= 5, "weekend", "weekday")
     frame["persons"] = pd.to_numeric(frame["persons"]).fillna(0).astype(np.int64)
-    return frame
+    return Cells(frame, grain, start, end, district)
 
 
-def foot_traffic(engine: Engine, scope: Scope, by, start: date, end: date, *,
-                 district: int | None = None, kinds=None, k: int = 10) -> Cube:
-    """Scans per cell of `by` over [start, end], suppressed below k persons."""
+def aggregate(cells: Cells, by, k: int, start: date | None = None,
+              end: date | None = None) -> Cube:
+    """Scans per cell of `by` over [start, end] (default: the cells' period), suppressed."""
     by = parse_by(by)
-    if end < start:
-        raise EconomyError(f"the period ends ({end}) before it starts ({start})")
-    district = viewer_district(scope, district)
-    stored = _stored(engine, by, start, end, district, tuple(kinds) if kinds else None)
-    stored["daytype"] = np.where(pd.to_datetime(stored["day"]).dt.day_of_week >= 5, "weekend",
-                                 "weekday")
+    if grain_for(by) != cells.grain and not (cells.grain == "subdistrict"
+                                             and "subdistrict" not in by and "hour" not in by):
+        raise EconomyError(f"cells of grain {cells.grain} cannot give {','.join(by)}")
+    start, end = start or cells.start, end or cells.end
+    stored = cells.frame
+    if (start, end) != (cells.start, cells.end):
+        stored = stored[(stored["day"] >= start) & (stored["day"] <= end)]
     keys = [COLUMN.get(d, d) for d in by]
     frame = (stored.groupby(keys, sort=True)
              .agg(scans=("scans", "sum"), persons=("persons", "max")).reset_index()
@@ -138,7 +155,16 @@ def foot_traffic(engine: Engine, scope: Scope, by, start: date, end: date, *,
     frame = frame.rename(columns={v: k_ for k_, v in COLUMN.items() if v in frame})
     frame["hidden"] = _suppress(frame, by, k)
     frame["scans"] = frame["scans"].astype(float).mask(frame["hidden"])
-    return Cube(frame.drop(columns="persons"), by, start, end, district, k)
+    return Cube(frame.drop(columns="persons"), by, start, end, cells.district, k)
+
+
+def foot_traffic(engine: Engine, scope: Scope, by, start: date, end: date, *,
+                 district: int | None = None, kinds=None, k: int = 10) -> Cube:
+    """Scans per cell of `by` over [start, end], suppressed below k persons."""
+    by = parse_by(by)
+    cells = read_cells(engine, scope, grain_for(by), start, end, district=district,
+                       kinds=kinds)
+    return aggregate(cells, by, k)
 
 
 def _suppress(frame: pd.DataFrame, by: tuple[str, ...], k: int) -> np.ndarray:

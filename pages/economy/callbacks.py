@@ -138,7 +138,7 @@ def fill_page(lang, period, area, kind):
         cube = _Cubes(engine, scope, start, end, district, k)
         sub = t("ec_sub", lang).format(k=k, last=span[1].isoformat())
         level = "district" if district is None else "subdistrict"
-        area_cube = cube.get((level,), kinds=[kind] if kind else None)
+        area_cube = cube.area(kind)
         frame = view.area_frame(area_cube.frame, q.areas(engine, scope, district),
                                 q.venues_per_area(engine, scope, district, kind), level,
                                 area_cube.days)
@@ -159,16 +159,32 @@ def fill_page(lang, period, area, kind):
 
 
 class _Cubes:
-    """The page's reads for one period and area, each asked once."""
+    """The page's reads for one period and area: one read per grain (the weeks reach back
+    14 days), every view aggregated from it in memory."""
 
     def __init__(self, engine, scope, start, end, district, k):
         self.engine, self.scope, self.start, self.end = engine, scope, start, end
         self.district, self.k = district, k
         self.days = (end - start).days + 1
+        first = min(start, end - timedelta(days=13))
+        self.daily = q.read_cells(engine, scope, "day", first, end, district=district)
+        self._hourly = None
 
-    def get(self, by, start=None, end=None, kinds=None) -> q.Cube:
-        return q.foot_traffic(self.engine, self.scope, by, start or self.start, end or self.end,
-                              district=self.district, kinds=kinds, k=self.k)
+    def get(self, by, start=None, end=None) -> q.Cube:
+        if "hour" in by:
+            if self._hourly is None:
+                self._hourly = q.read_cells(self.engine, self.scope, "hour", self.start,
+                                            self.end, district=self.district)
+            return q.aggregate(self._hourly, by, self.k)
+        return q.aggregate(self.daily, by, self.k, start or self.start, end or self.end)
+
+    def area(self, kind: str | None) -> q.Cube:
+        """The map's areas: districts, or the chosen district's sub-districts."""
+        level = "district" if self.district is None else "subdistrict"
+        cells = q.read_cells(self.engine, self.scope, "day" if level == "district"
+                             else "subdistrict", self.start, self.end, district=self.district,
+                             kinds=[kind] if kind else None)
+        return q.aggregate(cells, (level,), self.k)
 
     def weeks(self):
         e = self.end
