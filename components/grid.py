@@ -11,6 +11,9 @@ DARK_THEME = {"function": (
     "fontFamily: \"'Noto Sans SC', 'Noto Sans CJK SC', sans-serif\", accentColor: '#4dabf7'})"
 )}
 
+# AG Grid's own words, in both languages (a grid does not know the page's language switch)
+LOCALE_TEXT = {"noRowsToShow": "暂无数据 · No rows", "loadingOoo": "加载中… · Loading…"}
+
 
 def build_grid(grid_id: str, height: str = "60vh", infinite: bool = False,
                **options) -> dag.AgGrid:
@@ -20,6 +23,7 @@ def build_grid(grid_id: str, height: str = "60vh", infinite: bool = False,
     return dag.AgGrid(
         id=grid_id, columnDefs=[], **rows,
         defaultColDef={"sortable": True, "resizable": True, "filter": not infinite},
-        dashGridOptions={"theme": DARK_THEME, "animateRows": False} | options,
+        dashGridOptions={"theme": DARK_THEME, "animateRows": False,
+                         "localeText": LOCALE_TEXT} | options,
         style={"height": height}, className="pc-grid",
     )

@@ -10,7 +10,7 @@ import dash_ag_grid as dag
 import pandas as pd
 import plotly.graph_objects as go
 
-from components.grid import DARK_THEME
+from components.grid import DARK_THEME, LOCALE_TEXT
 from components.i18n import t
 from components.numbers import fmt_int
 from components.trends import FONT, GRID, MUTED, RED, TEXT, TODAY
@@ -59,7 +59,7 @@ def build_infinite_grid(grid_id: str, height: str) -> dag.AgGrid:
         defaultColDef={"sortable": True, "resizable": True, "filter": False},
         dashGridOptions={"theme": DARK_THEME, "animateRows": False, "cacheBlockSize": 100,
                          "maxBlocksInCache": 20, "infiniteInitialRowCount": 100,
-                         "rowBuffer": 20},
+                         "rowBuffer": 20, "localeText": LOCALE_TEXT},
         style={"height": height}, className="pc-grid venues-grid",
     )
 
