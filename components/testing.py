@@ -68,7 +68,7 @@ def kpi_values(progress: pd.DataFrame) -> dict[str, str]:
 # -- progress tables ------------------------------------------------------------------------------
 
 def _count_columns(lang: str) -> list[dict]:
-    right = {"type": "rightAligned", "width": 96}
+    right = {"type": "rightAligned", "flex": 1, "minWidth": 74, "filter": False}
     return [
         {"field": "residents", "headerName": t("tp_col_residents", lang), **right},
         {"field": "tested_today", "headerName": t("tp_col_today", lang), **right},
@@ -76,7 +76,7 @@ def _count_columns(lang: str) -> list[dict]:
         {"field": "tested_48h", "headerName": t("tp_col_48h", lang), **right},
         {"field": "untested_48h", "headerName": t("tp_col_untested", lang), **right},
         {"field": "pct_48h", "headerName": t("tp_col_pct", lang), "type": "rightAligned",
-         "width": 110, "cellStyle": BEHIND_STYLE,
+         "flex": 1.1, "minWidth": 84, "filter": False, "cellStyle": BEHIND_STYLE,
          "valueFormatter": {"function": "params.value === null ? '–' : "
                                         "params.value.toFixed(1) + '%'"}},
     ]
@@ -89,10 +89,10 @@ def _counts(r) -> dict:
 
 
 def community_columns(lang: str) -> list[dict]:
-    return [{"field": "community", "headerName": t("col_community", lang), "flex": 1,
-             "minWidth": 130},
-            {"field": "subdistrict", "headerName": t("col_subdistrict", lang), "flex": 1,
-             "minWidth": 110},
+    return [{"field": "community", "headerName": t("col_community", lang), "flex": 1.6,
+             "minWidth": 120, "filter": False},
+            {"field": "subdistrict", "headerName": t("col_subdistrict", lang), "flex": 1.3,
+             "minWidth": 90, "filter": False},
             *_count_columns(lang)]
 
 
@@ -104,8 +104,8 @@ def community_rows(frame: pd.DataFrame, lang: str) -> list[dict]:
 
 
 def building_columns(lang: str) -> list[dict]:
-    return [{"field": "building", "headerName": t("tp_col_building", lang), "flex": 1,
-             "minWidth": 130}, *_count_columns(lang)]
+    return [{"field": "building", "headerName": t("tp_col_building", lang), "flex": 1.6,
+             "minWidth": 120, "filter": False}, *_count_columns(lang)]
 
 
 def building_rows(frame: pd.DataFrame) -> list[dict]:

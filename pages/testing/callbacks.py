@@ -268,7 +268,8 @@ def plan(_preview, _save, community, start, slot, batches, lang):
     except (q.ScopeError, q.UnknownArea) as exc:
         return [], _refused(exc, lang), True, no_update
     done = t("tp_plan_saved", lang).format(n=len(saved))
-    return rows, dbc.Alert(done, color="success", className="testing-plan-done"), True, saved
+    # Save stays enabled: a second save of the round is refused with the reason, not hidden
+    return rows, dbc.Alert(done, color="success", className="testing-plan-done"), False, saved
 
 
 @callback(

@@ -1,0 +1,124 @@
+"""The testing page in headless Chromium: communities furthest behind first, a community's
+buildings on the map, a batch plan's messages and the notified mark, the demo's shared passes,
+and a planner without person lists."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from placecode.clock import city_now
+from placecode.db import schema as t
+from queries.wall import shown_moment
+from tests.browser.conftest import artifact, login
+from tests.browser.test_venues import map_points
+
+HUANCUI = 371002
+
+
+def shown_now(db):
+    return shown_moment(db.engine, city_now())[1]
+
+
+def percents(page, grid: str) -> list[float]:
+    cells = page.locator(f"#{grid} .ag-center-cols-container .ag-row [col-id='pct_48h']")
+    rows = sorted((int(c.locator("xpath=..").get_attribute("row-index")), c.inner_text())
+                   for c in cells.all())
+    return [float(text.rstrip("%")) for _, text in rows if text.strip() not in ("", "–")]
+
+
+def test_testing_progress_plan_and_notify(page, server):
+    login(page, server, "huancui")
+    page.goto(server.url + "/testing")
+    page.wait_for_selector("#testing-communities .ag-row")
+    shown = percents(page, "testing-communities")
+    assert shown and shown == sorted(shown)  # furthest behind first
+    first = page.locator("#testing-communities .ag-row[row-index='0']")
+    community = int(first.get_attribute("row-id"))
+    with server.db.engine.connect() as conn:
+        buildings = conn.execute(select(func.count()).select_from(t.buildings)
+                                 .where(t.buildings.c.community_id == community)).scalar()
+    first.locator("[col-id='community']").click()
+    page.wait_for_selector("#testing-buildings .ag-row")
+    assert map_points(page, "testing-map", buildings) == buildings
+    assert page.locator("#testing-buildings .ag-center-cols-container .ag-row").count() \
+        == buildings
+    residents = page.inner_text("""[id='{"index":"residents","type":"testing-kpi"}']""")
+    assert int(residents.replace(",", "")) > 0
+    page.screenshot(path=artifact("testing-progress-1920x1080-zh.png"))
+
+    page.click("#testing-tabs a:has-text('分批通知')")
+    page.fill("#testing-plan-start", shown_now(server.db).strftime("%Y-%m-%dT08:00"))
+    page.fill("#testing-plan-batches", "2")
+    page.click("#testing-plan-preview")
+    page.wait_for_selector("#testing-plan-messages .ag-row")
+    message = page.inner_text("#testing-plan-messages .ag-row[row-index='0'] [col-id='message']")
+    assert "居村微平台" in message and "分批下楼做核酸" in message and "08:00–" in message
+    page.click("#testing-plan-save")
+    page.wait_for_selector(".testing-plan-done")
+    page.wait_for_selector("#testing-batches .ag-row[row-index='1']")
+    page.click("#testing-plan-save")  # the same round again: refused
+    page.wait_for_selector(".testing-plan-error")
+    assert "already has a plan" in page.inner_text(".testing-plan-error")
+    page.locator("#testing-batches .ag-row[row-index='0'] [col-id='round']").click()
+    page.click("#testing-notify")
+    page.wait_for_selector(".testing-notify-done")
+    notified = page.locator("#testing-batches .ag-row[row-index='0'] [col-id='notified']")
+    page.wait_for_function("() => document.querySelector(\"#testing-batches .ag-row[row-index='0']"
+                           " [col-id='notified']\").innerText.includes('huancui')")
+    assert "huancui" in notified.inner_text()
+    page.locator("#testing-batches .ag-row[row-index='0'] [col-id='round']").click()
+    page.click("#testing-notify")
+    page.wait_for_selector(".testing-notify-error")
+    assert "notified already" in page.inner_text(".testing-notify-error")
+    page.screenshot(path=artifact("testing-plan-1920x1080-zh.png"))
+
+
+def test_testing_passes_list_the_demos_shared_passes(page, server):
+    with server.db.engine.connect() as conn:
+        shared = conn.execute(
+            select(func.count()).select_from(t.scans.join(
+                t.volunteer_passes, t.volunteer_passes.c.person_id == t.scans.c.person_id))
+            .where(t.scans.c.scan_id.like("demo-shared-%"))).scalar()
+        district = conn.execute(
+            select(t.persons.c.district_id).join(t.scans, t.scans.c.person_id == t.persons.c.id)
+            .where(t.scans.c.scan_id.like("demo-shared-%")).limit(1)).scalar()
+        before = conn.execute(select(func.count()).select_from(t.audit_log)
+                              .where(t.audit_log.c.action == "view_pass_checks")).scalar()
+    assert shared >= 1
+    login(page, server, "cmd", lang="en")
+    page.goto(server.url + "/testing")
+    page.wait_for_selector("#testing-communities .ag-row")
+    page.click("#testing-district")
+    name = {371002: "Huancui", 371003: "Wendeng", 371082: "Rongcheng", 371083: "Rushan"}
+    page.get_by_role("option", name=name[district]).click()
+    page.click("#testing-tabs a:has-text('Volunteer passes')")
+    page.wait_for_selector("#testing-shared .ag-row")
+    assert page.locator("#testing-shared .ag-center-cols-container .ag-row").count() >= 1
+    assert "••••" in page.inner_text("#testing-shared .ag-row[row-index='0'] [col-id='person']")
+    assert page.locator("#testing-passes .ag-row").count() >= 1
+    page.screenshot(path=artifact("testing-passes-1920x1080-en.png"))
+    with server.db.engine.connect() as conn:
+        after = conn.execute(select(func.count()).select_from(t.audit_log)
+                             .where(t.audit_log.c.action == "view_pass_checks")).scalar()
+    assert after > before  # a look at persons, logged
+    page.click("#testing-tabs a:has-text('Sampling sites')")
+    page.wait_for_selector("#testing-sites .ag-row")
+    page.wait_for_function("() => { const s = window.placecodeMaps && "
+                           "window.placecodeMaps.state('testing-sites-map');"
+                           " return s && s.frames > 0 && s.points > 0 && s.heat > 0; }")
+    page.screenshot(path=artifact("testing-sites-1920x1080-en.png"))
+
+
+def test_testing_planner_sees_no_person_lists(page, server):
+    login(page, server, "plan", lang="en")
+    page.goto(server.url + "/testing")
+    page.wait_for_selector("#testing-communities .ag-row")
+    assert page.inner_text("""[id='{"index":"passes","type":"testing-kpi"}']""") == "–"
+    page.click("#testing-tabs a:has-text('Volunteer passes')")
+    page.wait_for_selector("#testing-passes-note .testing-refused")
+    assert "aggregates only" in page.inner_text("#testing-passes-note")
+    assert page.locator("#testing-passes .ag-row").count() == 0
+    page.click("#testing-tabs a:has-text('Arrivals')")
+    page.wait_for_selector("#testing-arrivals-note .testing-refused")
+    assert page.locator("#testing-arrivals .ag-row").count() == 0
+    page.screenshot(path=artifact("testing-planner-1920x1080-en.png"))
