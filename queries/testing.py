@@ -405,16 +405,16 @@ def check_passes(engine: Engine, scope: Scope, district_id: int | None, now: dat
     passes["invalid"] = ~(passes["last_negative"] >= pd.Timestamp(now - timedelta(hours=hours)))
     pairs = shared_scan_pairs(seen)
     passes["shared"] = passes["person_id"].isin(pairs["person_id"])
-    problems = passes[["expired", "invalid", "shared"]].rename(
-        columns={"invalid": "no_test"})
-    passes["problems"] = [",".join(n for n in problems.columns if row[n])
-                          for _, row in problems.iterrows()]
+    text = pd.Series("", index=passes.index, dtype=object)
+    for col, name in (("expired", "expired"), ("invalid", "no_test"), ("shared", "shared")):
+        text = text + np.where(passes[col].to_numpy(dtype=bool), name + ",", "")
+    passes["problems"] = text.str.rstrip(",")
     passes["person"] = passes["person_key"].map(mask_key)
     out = passes[passes["problems"] != ""].reset_index(drop=True)
     holder = passes.drop_duplicates("person_id").set_index("person_id")
     shared = pd.DataFrame({
         "pass_id": pairs["person_id"].map(
-            passes.groupby("person_id")["pass_id"].agg(", ".join)).to_numpy(),
+            passes[passes["shared"]].groupby("person_id")["pass_id"].agg(", ".join)).to_numpy(),
         "person": pairs["person_id"].map(holder["person"]).to_numpy(),
         **{f"{c}_{i}": pairs.get(f"{c}_{i}", pd.Series(dtype=object)).to_numpy()
            for i in (1, 2) for c in ("ts", "venue", "code", "district")},
@@ -488,23 +488,25 @@ def arrivals_hotels(engine: Engine, scope: Scope, district_id: int | None, now: 
     rows["arrived_at"] = pd.to_datetime(rows["arrived_at"])
     rows["monitoring_until"] = pd.to_datetime(rows["monitoring_until"])
     rows["monitoring_ends"] = monitoring_ends(rows["arrived_at"], rows["monitoring_days"])
-    stay_of, scans_of, scanned_hotel = [], [], []
-    for r in rows.itertuples():
-        end = min(pd.Timestamp(now), r.monitoring_ends)
-        mine = stays[(stays.person_id == r.person_id)
-                     & (pd.to_datetime(stays.check_in) <= end)
-                     & (stays.check_out.isna()
-                        | (pd.to_datetime(stays.check_out) >= r.arrived_at))]
-        stay_of.append(int(mine["venue_id"].iloc[-1]) if len(mine) else np.nan)
-        seen = hotel_scans[(hotel_scans.person_id == r.person_id)
-                           & (pd.to_datetime(hotel_scans.ts) >= r.arrived_at)]
-        scans_of.append(len(seen))
-        scanned_hotel.append(int(seen.sort_values("ts")["venue_id"].iloc[-1]) if len(seen)
-                             else np.nan)
-    rows["stay_venue_id"], rows["hotel_scans"] = stay_of, scans_of
+    # a stay counts when it overlaps [arrival, end of monitoring or now]; the latest one wins
+    period = rows[["arrival_id", "person_id", "arrived_at"]].assign(
+        end=rows["monitoring_ends"].clip(upper=pd.Timestamp(now)))
+    stays["check_in"] = pd.to_datetime(stays["check_in"])
+    stays["check_out"] = pd.to_datetime(stays["check_out"])
+    hit = period.merge(stays, on="person_id")
+    hit = hit[(hit["check_in"] <= hit["end"])
+              & (hit["check_out"].isna() | (hit["check_out"] >= hit["arrived_at"]))]
+    stay_of = hit.sort_values("check_in").groupby("arrival_id")["venue_id"].last()
+    hotel_scans["ts"] = pd.to_datetime(hotel_scans["ts"])
+    seen = period.merge(hotel_scans, on="person_id")
+    seen = seen[seen["ts"] >= seen["arrived_at"]].sort_values("ts")
+    rows["stay_venue_id"] = rows["arrival_id"].map(stay_of)
+    rows["hotel_scans"] = rows["arrival_id"].map(seen.groupby("arrival_id").size()) \
+        .fillna(0).astype("int64")
+    scanned_hotel = rows["arrival_id"].map(seen.groupby("arrival_id")["venue_id"].last())
     rows["reasons"] = arrival_flags(rows, now)
     rows["flagged"] = rows["reasons"] != ""
-    hotel_id = rows["stay_venue_id"].fillna(pd.Series(scanned_hotel, index=rows.index))
+    hotel_id = rows["stay_venue_id"].fillna(scanned_hotel)
     rows["hotel_id"] = hotel_id.fillna(0).astype("int64")
     rows["hotel"] = rows["hotel_id"].map(hotels["hotel"]).fillna("")
     rows["hotel_district"] = rows["hotel_id"].map(hotels["hotel_district"])
