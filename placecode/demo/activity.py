@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -27,18 +31,20 @@ def _pick(cumulative: np.ndarray, rng: np.random.Generator, n: int) -> np.ndarra
     return np.searchsorted(cumulative, rng.random(n) * cumulative[-1], side="right")
 
 
-def make_scans(
+def scan_days(
     persons: pd.DataFrame,
     venues: pd.DataFrame,
     days: int,
     scans_per_day: int,
     now: np.datetime64,
     rng: np.random.Generator,
-) -> pd.DataFrame:
-    """Scans for `days` whole days ending today, cut at `now` (nothing in the future).
+) -> Iterator[pd.DataFrame]:
+    """Scans for `days` whole days ending today, cut at `now` (nothing in the future), one day
+    at a time: 23 days of a 3M-a-day city do not fit in memory at once.
 
-    Returns columns scan_id, venue_id, person_id, ts (datetime64[s]), verdict, reasons,
-    temperature_c, mask, credential, plus kind and district_id of the venue for the rollups.
+    Each frame has scan_id, venue_id, person_id, ts (datetime64[s]), day, verdict, reasons,
+    temperature_c, mask, credential, plus kind, district_id and subdistrict_id of the venue
+    (for the rollups).
     """
     today = now.astype("datetime64[D]")
     cdf_minute = np.cumsum(minute_profile())
@@ -50,7 +56,7 @@ def make_scans(
         d: (grp["id"].to_numpy(), np.cumsum(grp["popularity"].to_numpy()))
         for d, grp in venues.groupby("district_id")
     }
-    frames = []
+    meta = venues.set_index("id")[["kind", "district_id", "subdistrict_id"]]
     for back in range(days - 1, -1, -1):
         day = today - back * DAY
         weekday = int((day.astype("datetime64[D]").view("int64") - 4) % 7)  # 1970-01-01 was Thu
@@ -66,29 +72,23 @@ def make_scans(
               .astype("timedelta64[s]"))
         keep = ts <= now
         order = np.argsort(ts[keep], kind="stable")
-        frames.append(pd.DataFrame({
-            "person_idx": who[keep][order],
-            "venue_id": venue[keep][order],
-            "ts": ts[keep][order],
-            "day": day,
-        }))
-    s = pd.concat(frames, ignore_index=True)
-    s["scan_id"] = ("demo-" + s["day"].dt.strftime("%Y%m%d") + "-"
-                    + s.groupby("day").cumcount().astype(str).str.zfill(7))
-    p = persons.iloc[s["person_idx"].to_numpy()]
-    s["person_id"] = p["id"].to_numpy()
-    code, since = p["health_code"].to_numpy(), p["health_code_since"].to_numpy()
-    flagged = (code != "green") & (s["ts"].to_numpy() >= since)
-    s["verdict"] = np.where(flagged, code, "green")
-    s["reasons"] = np.where(flagged, np.char.add("health_code_", code.astype(str)), "")
-    s["temperature_c"] = rng.normal(36.5, 0.25, len(s)).round(1)
-    s["mask"] = rng.random(len(s)) < 0.985
-    s["credential"] = rng.choice(CREDENTIALS[0], size=len(s), p=CREDENTIALS[1])
-    meta = venues.set_index("id").loc[s["venue_id"], ["kind", "district_id", "subdistrict_id"]]
-    s["kind"] = meta["kind"].to_numpy()
-    s["district_id"] = meta["district_id"].to_numpy()
-    s["subdistrict_id"] = meta["subdistrict_id"].to_numpy()
-    return s.drop(columns=["person_idx"])
+        s = pd.DataFrame({"venue_id": venue[keep][order], "ts": ts[keep][order]})
+        s["day"] = pd.Timestamp(day)
+        s["scan_id"] = (f"demo-{pd.Timestamp(day):%Y%m%d}-"
+                        + pd.Series(np.arange(len(s))).astype(str).str.zfill(7))
+        p = persons.iloc[who[keep][order]]
+        s["person_id"] = p["id"].to_numpy()
+        code, since = p["health_code"].to_numpy(), p["health_code_since"].to_numpy()
+        flagged = (code != "green") & (s["ts"].to_numpy() >= since)
+        s["verdict"] = np.where(flagged, code, "green")
+        s["reasons"] = np.where(flagged, np.char.add("health_code_", code.astype(str)), "")
+        s["temperature_c"] = rng.normal(36.5, 0.25, len(s)).round(1)
+        s["mask"] = rng.random(len(s)) < 0.985
+        s["credential"] = rng.choice(CREDENTIALS[0], size=len(s), p=CREDENTIALS[1])
+        at = meta.loc[s["venue_id"]]
+        for col in ("kind", "district_id", "subdistrict_id"):
+            s[col] = at[col].to_numpy()
+        yield s
 
 
 def _counts(scans: pd.DataFrame, keys: list[str], flags: bool = True,
@@ -116,3 +116,43 @@ def make_rollups(scans: pd.DataFrame) -> dict[str, pd.DataFrame]:
         "rollup_industry_district_hour": _counts(s, ["kind", "district_id", "hour"],
                                                  flags=False, persons=True),
     }
+
+
+class ScanSpool:
+    """Generated scans on disk, one Parquet file a day, with their rollups in memory: the build
+    generates every day before it touches the database (a failure leaves the old city), and
+    23 days of a 3M-a-day city would not fit in memory as one frame. The folder is removed by
+    `close()`, or when the spool is garbage-collected after a failure."""
+
+    COLUMNS = ("scan_id", "venue_id", "person_id", "ts", "verdict", "reasons",
+               "temperature_c", "mask", "credential")
+
+    def __init__(self, parent: Path):
+        parent.mkdir(parents=True, exist_ok=True)
+        self._dir = tempfile.TemporaryDirectory(prefix=".demo-scans-", dir=parent)
+        self.files: list[Path] = []
+        self.rows = 0
+        self._rollups: list[dict[str, pd.DataFrame]] = []
+
+    def add(self, day: pd.DataFrame) -> None:
+        """One day's scans (scan_days' frame): written out, rolled up, then let go."""
+        path = Path(self._dir.name) / f"{len(self.files):03d}.parquet"
+        day[list(self.COLUMNS)].to_parquet(path, index=False)
+        self.files.append(path)
+        self.rows += len(day)
+        self._rollups.append(make_rollups(day))
+
+    def rollups(self) -> dict[str, pd.DataFrame]:
+        """Days never share a rollup cell, so the days' rollups simply stack."""
+        return {name: pd.concat([r[name] for r in self._rollups], ignore_index=True)
+                for name in self._rollups[0]}
+
+    def chunks(self) -> Iterator[dict[str, np.ndarray]]:
+        for path in self.files:
+            frame = pd.read_parquet(path)
+            cols = {c: frame[c].to_numpy() for c in self.COLUMNS}
+            cols["ts"] = frame["ts"].to_numpy("datetime64[s]")
+            yield cols
+
+    def close(self) -> None:
+        self._dir.cleanup()

@@ -151,11 +151,15 @@ def build_demo(
         persons = people.make_persons(buildings, residents, districts["adcode"].to_numpy(),
                                       now, secret, rng)
     with step("scans"):
-        scans = activity.make_scans(persons, venues, days, spec.scans_per_day, now, rng)
         passes = people.make_volunteer_passes(persons, now, np.random.default_rng(seed + 2))
-        scans = sharing.add_shared_pass_scans(scans, passes, venues, now,
-                                              np.random.default_rng(seed + 3))
-        rollups = activity.make_rollups(scans)
+        spool = activity.ScanSpool(instance)
+        today = now.astype("datetime64[D]")
+        for day in activity.scan_days(persons, venues, days, spec.scans_per_day, now, rng):
+            if len(day) and day["day"].iloc[0] == today:
+                day = sharing.add_shared_pass_scans(day, passes, venues, now,
+                                                    np.random.default_rng(seed + 3))
+            spool.add(day)
+        rollups = spool.rollups()
     with step("health facts"):
         first_day = now.astype("datetime64[D]") - max(days, 3) + 1
         facts = {
@@ -195,20 +199,22 @@ def build_demo(
              | {"health_code_since": persons["health_code_since"].to_numpy("datetime64[s]"),
                 "last_test_at": last_tests(persons["id"], facts[t.tests]["person_id"],
                                            facts[t.tests]["sampled_at"])}),
-            (t.scans, _cols(scans, ["scan_id", "venue_id", "person_id", "verdict", "reasons",
-                                    "temperature_c", "mask", "credential"])
-             | {"ts": scans["ts"].to_numpy("datetime64[s]")}),
+            (t.scans, spool),
             *facts.items(),
             *((getattr(t, name), _cols(frame, list(frame.columns), dates=("day",)))
               for name, frame in rollups.items()),
         ]
-        total = sum(len(next(iter(cols.values()))) for _, cols in loads)
+        total = sum(cols.rows if cols is spool else len(next(iter(cols.values())))
+                    for _, cols in loads)
         with tqdm(total=total, unit=" rows", unit_scale=True, desc="loading",
                   disable=not progress, file=sys.stderr) as bar:
             for table, cols in loads:
                 suspend_checks(conn, table)
-                report.counts[table.name] = bulk_insert(conn, table, cols, bar.update)
+                report.counts[table.name] = sum(
+                    bulk_insert(conn, table, chunk, bar.update)
+                    for chunk in (cols.chunks() if cols is spool else [cols]))
         conn.commit()
+        spool.close()
     with engine.connect() as conn, step("indexes"):
         for table, _ in loads:
             restore_checks(conn, table)
