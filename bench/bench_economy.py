@@ -99,7 +99,8 @@ def main(url: str, days: int | None) -> None:
         url = scratch
     with engine.connect() as conn:
         for table in ROLLUPS:
-            print(f"  {table.name}: {conn.execute(select(func.count()).select_from(table)).scalar():,} rows")
+            rows = conn.execute(select(func.count()).select_from(table)).scalar()
+            print(f"  {table.name}: {rows:,} rows")
     span = q.data_days(engine)
     print("days read by the page:", span, (span[1] - span[0]).days + 1)
 

@@ -7,6 +7,7 @@ DESIGN.md); PostgreSQL through psycopg 3.
 from __future__ import annotations
 
 import functools
+import importlib
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect
@@ -82,8 +83,17 @@ def init_db(engine: Engine) -> list[str]:
     check_connection(engine)
     before = set(inspect(engine).get_table_names())
     metadata.create_all(engine)
-    add_missing_columns(engine, before)
+    added = add_missing_columns(engine, before)
+    for column in sorted(set(added) & set(DERIVED_COLUMNS)):
+        module, name = DERIVED_COLUMNS[column].split(":")
+        with engine.begin() as conn:  # a column derived from other rows: fill it once, now
+            getattr(importlib.import_module(module), name)(conn)
     return sorted(set(metadata.tables) - before)
+
+
+# Columns kept in step with other tables by the code that writes those; an older database gets
+# them filled when they are added.
+DERIVED_COLUMNS = {"persons.last_test_at": "placecode.testing.progress:refresh_last_tests"}
 
 
 # Indexes an earlier schema had and this one replaced (by wider covering indexes).

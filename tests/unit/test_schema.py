@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import inspect
+from datetime import datetime
+
+from sqlalchemy import inspect, select
 
 from placecode.db.engine import get_engine, init_db
 
@@ -51,3 +53,28 @@ def test_schema_init_db_upgrades_a_database_from_before_the_change_stamp(db_url)
     assert "ix_scans_venue_ts" not in scan_indexes  # replaced by the covering index
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT scans, seq FROM rollup_venue_day").all() == [(5, None)]
+
+
+def test_schema_init_db_fills_a_derived_column_it_adds(db_url):
+    """persons.last_test_at (testing progress) added to an older database is filled from its
+    tests at once, or every resident would show as untested."""
+    from placecode.db import schema as t
+
+    engine = get_engine(db_url)
+    init_db(engine)
+    with engine.begin() as conn:
+        conn.execute(t.districts.insert().values(id=1, name_zh="区", name_en="D", population=1,
+                                                 label_lon=0, label_lat=0, geometry="{}"))
+        conn.execute(t.persons.insert(), [{"id": i, "person_key": f"k{i}", "district_id": 1}
+                                          for i in (1, 2)])
+        conn.execute(t.tests.insert(), [
+            {"person_id": 1, "kind": "nucleic", "sampled_at": datetime(2026, 11, 22, 9),
+             "result": "negative"},
+            {"person_id": 1, "kind": "antigen", "sampled_at": datetime(2026, 11, 23, 8),
+             "result": "negative"}])
+        conn.exec_driver_sql("DROP INDEX ix_persons_district_community_building_test")
+        conn.exec_driver_sql("ALTER TABLE persons DROP COLUMN last_test_at")
+    init_db(engine)
+    with engine.connect() as conn:
+        got = dict(conn.execute(select(t.persons.c.id, t.persons.c.last_test_at)).all())
+    assert got == {1: datetime(2026, 11, 23, 8), 2: None}
