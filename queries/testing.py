@@ -51,6 +51,7 @@ from placecode.testing.checks import (
     shared_scan_pairs,
 )
 from queries.alerts import ScopeError, mask_key
+from queries.areas import districts_of
 
 CITY_ROLES = ("admin", "city_commander")
 DISTRICT_ROLES = ("district_commander", "duty_officer")
@@ -165,14 +166,7 @@ def _finish(frame: pd.DataFrame) -> pd.DataFrame:
 
 def district_options(engine: Engine, scope: Scope) -> pd.DataFrame:
     """Districts the viewer may pick. Columns: district_id, name_zh, name_en."""
-    own = check_viewer(scope)
-    d = districts.c
-    query = select(d.id, d.name_zh, d.name_en).order_by(d.id)
-    if own is not None:
-        query = query.where(d.id == own)
-    with engine.connect() as conn:
-        return pd.DataFrame(conn.execute(query).all(),
-                            columns=["district_id", "name_zh", "name_en"])
+    return districts_of(engine, check_viewer(scope))
 
 
 def community_options(engine: Engine, scope: Scope, district_id: int | None) -> pd.DataFrame:

@@ -26,6 +26,7 @@ from placecode.auth.scope import Scope
 from placecode.db.fast import raw_rows
 from placecode.db.schema import districts, persons, rollup_venue_day, scans, subdistricts, venues
 from queries.alerts import ScopeError, mask_key
+from queries.areas import districts_of
 
 CITY_ROLES = ("admin", "city_commander")
 AGGREGATE_ROLES = ("planner",)  # every district, aggregates only
@@ -247,14 +248,7 @@ def venue_points(engine: Engine, scope: Scope, flt: VenueFilter, day: date,
 
 def district_options(engine: Engine, scope: Scope) -> pd.DataFrame:
     """Districts the viewer may search. Columns: district_id, name_zh, name_en."""
-    own = _check_viewer(scope)
-    d = districts.c
-    query = select(d.id, d.name_zh, d.name_en).order_by(d.id)
-    if own is not None:
-        query = query.where(d.id == own)
-    with engine.connect() as conn:
-        return pd.DataFrame(conn.execute(query).all(),
-                            columns=["district_id", "name_zh", "name_en"])
+    return districts_of(engine, _check_viewer(scope))
 
 
 def subdistrict_options(engine: Engine, scope: Scope, district_id: int | None) -> pd.DataFrame:
