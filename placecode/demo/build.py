@@ -167,7 +167,7 @@ def build_demo(
             t.sampling_sites: _cols(sites := places.make_sampling_sites(
                 communities, persons, rng), list(t.sampling_sites.c.keys())),
             t.tests: people.make_tests(persons, sites, first_day.astype("datetime64[s]"), now,
-                                       rng),
+                                       rng, daily=passes["person_id"]),
             t.vaccinations: people.make_vaccinations(persons, now, rng),
             t.arrivals: (arrivals := people.make_arrivals(persons, now, rng)),
             t.hotel_stays: people.make_hotel_stays(arrivals, persons, venues, rng),
