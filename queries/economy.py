@@ -33,7 +33,12 @@ class EconomyError(ValueError):
 
 
 class ScopeRefused(PermissionError):
-    """The viewer's role or district may not see this."""
+    """The viewer's role or district may not see this; `key` and `values` let a page say it in
+    the viewer's language (components.i18n)."""
+
+    def __init__(self, message: str, key: str = "", **values):
+        super().__init__(message)
+        self.key, self.values = key, values
 
 
 @dataclass(frozen=True)
@@ -57,13 +62,15 @@ def viewer_district(scope: Scope, district: int | None) -> int | None:
         return district
     if scope.role in DISTRICT_ROLES:
         if scope.district_id is None:
-            raise ScopeRefused(f"a {scope.role} needs a district to see foot traffic")
+            raise ScopeRefused(f"a {scope.role} needs a district to see foot traffic",
+                               "ec_refused_no_district")
         if district not in (None, scope.district_id):
             raise ScopeRefused(f"district {district} is not yours: you see district "
-                               f"{scope.district_id} only")
+                               f"{scope.district_id} only", "ec_refused_district",
+                               district=district, own=scope.district_id)
         return scope.district_id
     raise ScopeRefused("foot traffic is for planners and commanders; a "
-                       f"{scope.role} has no access")
+                       f"{scope.role} has no access", "ec_refused_role")
 
 
 def parse_by(text: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:

@@ -129,7 +129,7 @@ def fill_page(lang, period, area, kind):
     try:
         q.viewer_district(scope, None if scope.role in q.CITY_ROLES else scope.district_id)
     except q.ScopeRefused as exc:
-        return "", dbc.Alert(f"{t('scope_refused', lang)}{exc}", color="danger"), [], *empty
+        return "", _refused(exc, lang), [], *empty
     if span is None:
         return "", dbc.Alert(t("ec_no_data", lang), color="info"), [], *empty
     start, end = _period(span, period)
@@ -143,7 +143,7 @@ def fill_page(lang, period, area, kind):
                                 q.venues_per_area(engine, scope, district, kind), level,
                                 area_cube.days)
     except q.ScopeRefused as exc:
-        return "", dbc.Alert(f"{t('scope_refused', lang)}{exc}", color="danger"), [], *empty
+        return "", _refused(exc, lang), [], *empty
     spec, breaks, colours = view.map_spec(frame, district, kind, ids.MAP, lang, k)
     legend = build_legend(t("ec_col_per_day", lang), breaks, colours, fmt_int,
                           t("ec_hidden", lang).format(k=k), SUPPRESSED_COLOUR)
@@ -156,6 +156,11 @@ def fill_page(lang, period, area, kind):
             view.compare_columns(lang),
             view.compare_rows(this_week.frame, last_week.frame, daytype.frame, wd, we, lang),
             view.area_columns(lang, level), view.area_rows(frame, lang, k))
+
+
+def _refused(exc: q.ScopeRefused, lang: str) -> dbc.Alert:
+    text = t(exc.key, lang).format(**exc.values) if exc.key else str(exc)
+    return dbc.Alert(f"{t('scope_refused', lang)}{text}", color="danger")
 
 
 class _Cubes:
