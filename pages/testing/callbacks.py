@@ -23,19 +23,13 @@ from flask_login import current_user
 from components import testing as view
 from components.i18n import t
 from components.numbers import fmt_int
+from pages.moment import shown_now
 from pages.testing import ids
 from placecode.web import current_city_now, current_engine, current_scope, current_settings
 from queries import testing as q
-from queries.wall import shown_moment
 
 TABS = ("progress", "plan", "passes", "arrivals", "sites")
 EMPTY_MAP = {"theme": "dark", "points": []}
-
-
-def page_now(engine) -> tuple[datetime, bool]:
-    """The page's "now": the wall's moment (a reused demo shows its last day, as a snapshot)."""
-    _, as_of, snapshot = shown_moment(engine, current_city_now())
-    return as_of, snapshot
 
 
 def _who() -> dict:
@@ -102,7 +96,7 @@ def label_page(lang, district, start):
     if district is None and districts:
         district = districts[0]["value"]
     if not start:
-        now, _ = page_now(engine)
+        now, _ = shown_now(engine)
         start = (now.replace(minute=0, second=0, microsecond=0)
                  + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     return (t("tp_title", lang), t("col_district", lang), t("col_community", lang),
@@ -160,7 +154,7 @@ def district_view(district, lang):
     """The district's communities, furthest behind first, and the headline numbers."""
     lang = lang or "zh"
     engine, scope = current_engine(), current_scope()
-    now, snapshot = page_now(engine)
+    now, snapshot = shown_now(engine)
     day = (f"{t('demo_snapshot', lang)} {now:%Y-%m-%d %H:%M}" if snapshot
            else f"{t('tp_as_of', lang)} {now:%Y-%m-%d %H:%M}")
     blank = ["–"] * len(ids.KPIS)
@@ -199,7 +193,7 @@ def community_view(community, lang):
     if community is None:
         return [], t("tp_buildings_title", lang), EMPTY_MAP | {"target": ids.MAP}
     engine, scope = current_engine(), current_scope()
-    now, _ = page_now(engine)
+    now, _ = shown_now(engine)
     try:
         info, frame = q.community_buildings(engine, scope, community, now)
     except (q.ScopeError, q.UnknownArea) as exc:
@@ -254,7 +248,7 @@ def plan(_preview, _save, community, start, slot, batches, lang):
                                                              color="secondary")
         return [], note, True, no_update
     engine, scope = current_engine(), current_scope()
-    now, _ = page_now(engine)
+    now, _ = shown_now(engine)
     try:
         proposal = q.propose_plan(engine, scope, community, _start(start), _int(slot, 30),
                                   _int(batches, 4), now)
@@ -326,7 +320,7 @@ def passes(tab, district, lang):
     if tab != "passes" or district is None:
         return no_update, no_update, no_update
     engine, scope = current_engine(), current_scope()
-    now, _ = page_now(engine)
+    now, _ = shown_now(engine)
     hours = current_settings().pass_test_hours
     try:
         check = q.check_passes(engine, scope, district, now, hours, **_who())
@@ -351,7 +345,7 @@ def arrivals(tab, district, lang):
     if tab != "arrivals" or district is None:
         return no_update, no_update, no_update
     engine, scope = current_engine(), current_scope()
-    now, _ = page_now(engine)
+    now, _ = shown_now(engine)
     try:
         by_hotel, rows = q.arrivals_hotels(engine, scope, district, now, **_who())
         names = {int(r.district_id): (r.name_en if lang == "en" else r.name_zh)
@@ -380,7 +374,7 @@ def sites(tab, district, lang):
     if tab != "sites" or district is None:
         return no_update, no_update, no_update
     engine, scope = current_engine(), current_scope()
-    now, _ = page_now(engine)
+    now, _ = shown_now(engine)
     try:
         frame = q.site_throughput(engine, scope, district, now)
     except q.ScopeError as exc:

@@ -17,10 +17,10 @@ from components.venues import (
     venue_spec,
 )
 from components.wall import Kpi, build_kpi_row
+from pages.moment import shown_now
 from pages.venue import ids
 from placecode.web import current_city_now, current_engine, current_scope
 from queries import venues as q
-from queries.wall import shown_moment
 
 SHOWN, HIDDEN = {"visibility": "visible"}, {"display": "none"}
 
@@ -67,7 +67,7 @@ def overview(code, lang):
     """Where the venue is and its numbers for the wall's day."""
     lang = lang or "zh"
     engine, scope = current_engine(), current_scope()
-    _, as_of, snapshot = shown_moment(engine, current_city_now())
+    as_of, snapshot = shown_now(engine)
     try:
         data = q.venue_overview(engine, scope, code, as_of.date())
     except (q.UnknownVenue, q.ScopeError) as exc:
@@ -114,7 +114,7 @@ def flagged(code, unmasked, lang):
     """Today's red and yellow scans, masked except where this viewer gave a reason."""
     lang = lang or "zh"
     engine, scope = current_engine(), current_scope()
-    _, as_of, _ = shown_moment(engine, current_city_now())
+    as_of, _ = shown_now(engine)
     texts = (t("vp_flagged", lang), t("vp_flagged_note", lang))
     controls = (t("vp_reason_ph", lang), t("vp_unmask", lang))
     try:

@@ -24,22 +24,16 @@ from components.venues import (
     search_rows,
     venue_href,
 )
+from pages.moment import shown_now
 from pages.venues import ids
-from placecode.web import current_city_now, current_engine, current_scope
+from placecode.web import current_engine, current_scope
 from queries import venues as q
-from queries.wall import shown_moment
 
 
 def _area_options(frame, id_col: str, lang: str) -> list[dict]:
     name = "name_en" if lang == "en" else "name_zh"
     return [{"label": getattr(r, name), "value": int(getattr(r, id_col))}
             for r in frame.itertuples()]
-
-
-def shown_day(engine):
-    """The wall's day and moment: a reused demo shows its last day, labelled as a snapshot."""
-    _, as_of, snapshot = shown_moment(engine, current_city_now())
-    return as_of, snapshot
 
 
 @callback(
@@ -154,7 +148,7 @@ def rows(request, filters, lang):
     if not request:
         return no_update
     engine, scope = current_engine(), current_scope()
-    as_of, _ = shown_day(engine)
+    as_of, _ = shown_now(engine)
     try:
         frame, total = q.search_venues(
             engine, scope, q.VenueFilter.of(filters), as_of.date(),
@@ -178,7 +172,7 @@ def summary(filters, lang):
     """How many venues match, and the busiest of them on the map."""
     lang = lang or "zh"
     engine, scope = current_engine(), current_scope()
-    as_of, snapshot = shown_day(engine)
+    as_of, snapshot = shown_now(engine)
     day_text = (f"{t('demo_snapshot', lang)} {as_of:%Y-%m-%d %H:%M}" if snapshot
                 else f"{t('vs_scans_on', lang)} {as_of:%Y-%m-%d}")
     try:
