@@ -196,21 +196,15 @@ def kinds_present(engine: Engine) -> list[str]:
 
 
 def areas(engine: Engine, scope: Scope, district: int | None) -> pd.DataFrame:
-    """Districts (or one district's sub-districts): id, name_zh, name_en, residents (districts
-    only) for labels and intensity per resident."""
+    """The map's areas: districts, or one district's sub-districts. Columns: id, name_zh,
+    name_en."""
     district = viewer_district(scope, district)
+    table = t.districts if district is None else t.subdistricts
+    query = select(table.c.id, table.c.name_zh, table.c.name_en).order_by(table.c.id)
+    if district is not None:
+        query = query.where(table.c.district_id == district)
     with engine.connect() as conn:
-        if district is None:
-            d = t.districts
-            rows = conn.execute(select(d.c.id, d.c.name_zh, d.c.name_en, d.c.residents)
-                                .order_by(d.c.id)).all()
-            return pd.DataFrame(rows, columns=["id", "name_zh", "name_en", "residents"])
-        s = t.subdistricts
-        rows = conn.execute(select(s.c.id, s.c.name_zh, s.c.name_en)
-                            .where(s.c.district_id == district).order_by(s.c.id)).all()
-    out = pd.DataFrame(rows, columns=["id", "name_zh", "name_en"])
-    out["residents"] = np.nan
-    return out
+        return pd.DataFrame(conn.execute(query).all(), columns=["id", "name_zh", "name_en"])
 
 
 def venues_per_area(engine: Engine, scope: Scope, district: int | None,

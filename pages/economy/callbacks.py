@@ -29,6 +29,7 @@ from pages.economy import ids
 from placecode.auth.scope import Scope
 from placecode.web import current_city_now, current_engine, current_scope, current_settings
 from queries import economy as q
+from queries.areas import districts_of
 
 PERIODS = ("7", "14", "28", "all")
 AREA_CITY = "city"
@@ -43,9 +44,8 @@ def _period(span: tuple[date, date], choice: str | None) -> tuple[date, date]:
 
 
 def _area(scope: Scope, choice: str | None) -> int | None:
-    if scope.role in q.DISTRICT_ROLES:
-        return scope.district_id
-    return None if choice in (None, AREA_CITY) else int(choice)
+    """The chosen area as the viewer may see it (their own district when bound to one)."""
+    return q.viewer_district(scope, None if choice in (None, AREA_CITY) else int(choice))
 
 
 @callback(
@@ -74,32 +74,28 @@ def label_page(lang, district):
     periods = [{"label": t("ec_last_n", lang).format(n=n), "value": n} for n in PERIODS[:-1]]
     periods.append({"label": t("ec_all_kept", lang), "value": "all"})
     try:
-        shown = q.areas(engine, scope, None if scope.role in q.CITY_ROLES else scope.district_id)
+        own = q.viewer_district(scope, None)
+        districts = districts_of(engine, own)
     except q.ScopeRefused:
-        shown = None
+        districts = None  # the page says why
     name = "name_en" if lang == "en" else "name_zh"
-    if scope.role in q.CITY_ROLES:
-        areas = [{"label": t("ec_city", lang), "value": AREA_CITY}] + [
-            {"label": getattr(r, name), "value": str(r.id)} for r in shown.itertuples()]
-        value = district or AREA_CITY
-    elif shown is not None:
-        own = str(scope.district_id)
-        areas = [{"label": _district_name(engine, scope.district_id, lang), "value": own}]
-        value = own
-    else:
+    if districts is None:
         areas, value = [], None
+    elif own is None:
+        areas = [{"label": t("ec_city", lang), "value": AREA_CITY}] + [
+            {"label": getattr(r, name), "value": str(r.district_id)}
+            for r in districts.itertuples()]
+        value = district or AREA_CITY
+    else:
+        areas = [{"label": getattr(r, name), "value": str(r.district_id)}
+                 for r in districts.itertuples()]
+        value = str(own)
     kinds = [{"label": kind_text(k, lang), "value": k} for k in q.kinds_present(engine)]
     return (t("ec_title", lang), t("ec_period", lang), periods, t("ec_district", lang), areas,
             value, t("ec_map_kind", lang), kinds, t("ec_all_industries", lang),
             t("ec_download_csv", lang), t("ec_download_parquet", lang),
             t("ec_download_note", lang), t("ec_map_title", lang), t("ec_compare_title", lang),
             t("ec_areas_title", lang))
-
-
-def _district_name(engine, district: int, lang: str) -> str:
-    frame = q.areas(engine, Scope("admin"), None)
-    row = frame[frame["id"] == district]
-    return str(row.iloc[0]["name_en" if lang == "en" else "name_zh"]) if len(row) else str(district)
 
 
 @callback(
@@ -125,15 +121,14 @@ def fill_page(lang, period, area, kind):
     engine, scope = current_engine(), current_scope()
     k = current_settings().min_cell_persons
     empty = ({}, {}, {}, None, None, [], [], [], [])
-    span = q.data_days(engine)
     try:
-        q.viewer_district(scope, None if scope.role in q.CITY_ROLES else scope.district_id)
+        district = _area(scope, area)
     except q.ScopeRefused as exc:
         return "", _refused(exc, lang), [], *empty
+    span = q.data_days(engine)
     if span is None:
         return "", dbc.Alert(t("ec_no_data", lang), color="info"), [], *empty
     start, end = _period(span, period)
-    district = _area(scope, area)
     try:
         cube = _Cubes(engine, scope, start, end, district, k)
         sub = t("ec_sub", lang).format(k=k, last=span[1].isoformat())
