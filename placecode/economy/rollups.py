@@ -56,11 +56,11 @@ def _cells(day: date):
     )
 
 
-def recount_day(engine: Engine, day: date, fill_missing: bool = True) -> Recount:
+def recount_day(engine: Engine, day: date) -> Recount:
     """Count the day's distinct persons per cell (a read), then write them (a short write).
 
-    Cells the rollups lack (a database from before these rollups) are inserted with their scans
-    when `fill_missing`; existing cells keep the scans the ingest counted."""
+    Cells the rollups lack (a database from before these rollups) are inserted with their scans;
+    existing cells keep the scans the ingest counted."""
     started = time.perf_counter()
     with engine.connect() as conn:
         counted = [(table, keys, conn.execute(query).all()) for table, keys, query
@@ -76,7 +76,7 @@ def recount_day(engine: Engine, day: date, fill_missing: bool = True) -> Recount
                 else:
                     rec["day"] = day
                 records.append(rec)
-            if fill_missing and records:
+            if records:
                 before = _count(conn, table, day)
                 insert_new(conn, table, keys, records)
                 inserted += _count(conn, table, day) - before
