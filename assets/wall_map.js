@@ -404,12 +404,14 @@
     state: function () {
       const venues = W.deck && W.deck.props.layers.find(function (l) { return l.id === "venues"; });
       const colours = {};
-      const spec = W.spec || {areas: {}};
+      /* What is on the screen: the last spec drawn, not one still waiting for its turn. */
+      const spec = W.drawn || {areas: {}};
       Object.keys(spec.areas || {}).forEach(function (k) { colours[k] = spec.areas[k].fill; });
       let total = 0;
       if (W.v) for (let i = 0; i < W.v.n; i++) total += W.v.scans[i];
       return {venues: venues ? venues.props.data.length : 0, venueMode: spec.venueMode,
               ready: !!W.drawn && W.drawn === W.spec && !W.busy,
+              version: W.drawn ? W.drawn.version : null,
               home: spec.home === undefined ? null : spec.home, theme: spec.theme,
               districtColours: colours, focus: W.focus === undefined ? null : W.focus,
               subAreas: spec.sub ? Object.keys(spec.sub).length : 0,
