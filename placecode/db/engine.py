@@ -7,13 +7,16 @@ DESIGN.md); PostgreSQL through psycopg 3.
 from __future__ import annotations
 
 import functools
-import importlib
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
+from placecode.clock import city_now
+from placecode.db import migrations
+from placecode.db.partitions import ensure_scan_partitions
 from placecode.db.schema import metadata
 
 
@@ -79,53 +82,28 @@ def check_connection(engine: Engine) -> None:
 
 
 def init_db(engine: Engine) -> list[str]:
-    """Create every missing table, column and index; returns the names of tables created."""
+    """Bring the database to the current schema; returns the names of the tables created.
+
+    An empty database gets the schema as it is and is stamped at the newest revision; any other
+    is upgraded by the migrations (one made before migrations first completed to revision 0001),
+    then the tables a rebuild dropped are made again. Daily scan partitions are made ahead.
+    """
     check_connection(engine)
-    before = set(inspect(engine).get_table_names())
-    metadata.create_all(engine)
-    added = add_missing_columns(engine, before)
-    for column in sorted(set(added) & set(DERIVED_COLUMNS)):
-        module, name = DERIVED_COLUMNS[column].split(":")
-        with engine.begin() as conn:  # a column derived from other rows: fill it once, now
-            getattr(importlib.import_module(module), name)(conn)
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # two processes starting at once: one migrates
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INIT_LOCK_KEY})
+        before = set(inspect(conn).get_table_names())
+        fresh = not before & set(metadata.tables)
+        if not fresh:
+            migrations.upgrade(conn)
+        metadata.create_all(conn)
+        if fresh:
+            migrations.stamp(conn)
+        today = city_now().date()
+        ensure_scan_partitions(conn, today - timedelta(days=1), today + timedelta(days=DAYS_AHEAD))
     return sorted(set(metadata.tables) - before)
 
 
-# Columns kept in step with other tables by the code that writes those; an older database gets
-# them filled when they are added.
-DERIVED_COLUMNS = {"persons.last_test_at": "placecode.testing.progress:refresh_last_tests"}
-
-
-# Indexes an earlier schema had and this one replaced (by wider covering indexes).
-RETIRED_INDEXES = {"scans": ("ix_scans_venue_ts", "ix_scans_person_ts")}
-
-
-def add_missing_columns(engine: Engine, existing: set[str]) -> list[str]:
-    """Bring tables made by an earlier placecode up to the schema: add the nullable columns and
-    the indexes it lacks, drop the ones it retired (a stop-gap until migrations; a NOT NULL
-    column would need a default)."""
-    added = []
-    inspector = inspect(engine)
-    with engine.begin() as conn:
-        for name in sorted(existing & set(metadata.tables)):
-            table = metadata.tables[name]
-            have = {c["name"] for c in inspector.get_columns(name)}
-            for column in table.columns:
-                if column.name in have:
-                    continue
-                if not column.nullable:
-                    raise DatabaseError(f"table {name} lacks the NOT NULL column {column.name}: "
-                                        "rebuild it (placecode demo --replace)")
-                kind = column.type.compile(dialect=engine.dialect)
-                conn.exec_driver_sql(f"ALTER TABLE {name} ADD COLUMN {column.name} {kind}")
-                added.append(f"{name}.{column.name}")
-            indexes = {i["name"] for i in inspector.get_indexes(name)}
-            for index in table.indexes:
-                if index.name not in indexes:
-                    index.create(conn, checkfirst=True)
-                    added.append(index.name)
-            for retired in RETIRED_INDEXES.get(name, ()):
-                if retired in indexes:
-                    conn.exec_driver_sql(f"DROP INDEX {retired}")
-                    added.append(f"-{retired}")
-    return added
+INIT_LOCK_KEY = 0x7C0DE1DB
+# Daily scan partitions made ahead at every start; ingest makes any other day it meets.
+DAYS_AHEAD = 7

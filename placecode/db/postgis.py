@@ -1,0 +1,66 @@
+"""PostGIS geometry beside the portable columns, on PostgreSQL only.
+
+`districts` and `subdistricts` keep their GeoJSON text and `venues` their lon/lat (SQLite and every
+query read those); PostgreSQL adds a `geom` column to each, with a GIST index, for spatial SQL.
+`geom` is a stored generated column, so every writer (demo build, feed import, venue registration,
+an UPDATE) keeps it filled without knowing it exists. Degrees, SRID 4326 (the shipped boundaries
+are GCJ-02, as the GeoJSON is). The columns are not in the SQLAlchemy metadata (SQLite has no
+such type): DDL events below add them when `create_all` makes the tables, revision 0002 when it
+upgrades them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import DDL, MetaData, event
+
+GEOMETRY_COLUMN = "geom"
+SRID = 4326
+GEOMETRY = {"districts": "MultiPolygon", "subdistricts": "MultiPolygon", "venues": "Point"}
+
+# Boundaries are GeoJSON text; a placeholder that is not GeoJSON (tests write "{}") gives no
+# geometry rather than a failed write. IMMUTABLE, as a generated column requires.
+MULTIPOLYGON_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION placecode_multipolygon(geojson text)
+RETURNS geometry(MultiPolygon, {SRID}) LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN ST_Multi(ST_CollectionExtract(ST_SetSRID(ST_GeomFromGeoJSON(geojson), {SRID}), 3));
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END $$"""
+
+
+def geometry_index(table: str) -> str:
+    """The GIST index on `table.geom`."""
+    return f"ix_{table}_{GEOMETRY_COLUMN}"
+
+
+def extension_ddl() -> list[str]:
+    """PostGIS itself and the GeoJSON helper (needs the right to create extensions)."""
+    return ["CREATE EXTENSION IF NOT EXISTS postgis", MULTIPOLYGON_FUNCTION]
+
+
+def geometry_ddl(table: str) -> list[str]:
+    """The generated `geom` column of `table` and its GIST index."""
+    kind = GEOMETRY[table]
+    source = (f"ST_SetSRID(ST_MakePoint(lon, lat), {SRID})" if kind == "Point"
+              else "placecode_multipolygon(geometry)")
+    return [
+        f"ALTER TABLE {table} ADD COLUMN {GEOMETRY_COLUMN} geometry({kind}, {SRID}) "
+        f"GENERATED ALWAYS AS ({source}) STORED",
+        f"CREATE INDEX {geometry_index(table)} ON {table} USING gist ({GEOMETRY_COLUMN})",
+    ]
+
+
+def _creating_tables(ddl, target, bind, tables=None, **kw) -> bool:
+    return bool(tables)
+
+
+def register(metadata: MetaData) -> None:
+    """Make `metadata.create_all` on PostgreSQL create the extension and the geometry columns."""
+    for statement in extension_ddl():
+        event.listen(metadata, "before_create", DDL(statement).execute_if(
+            dialect="postgresql", callable_=_creating_tables))
+    for name in GEOMETRY:
+        for statement in geometry_ddl(name):
+            event.listen(metadata.tables[name], "after_create",
+                         DDL(statement).execute_if(dialect="postgresql"))
