@@ -9,10 +9,12 @@ import dash
 import dash_bootstrap_components as dbc
 import flask
 from dash import Input, Output, dcc, html
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from components.i18n import t
 from pages.trace.data import trace_data
 from pages.wall.data import wall_data
+from placecode.auth.guard import CSRF_FIELD, csrf_token, init_guard
 from placecode.auth.web import LANG_COOKIE, init_auth
 from placecode.ingest.api import init_api
 from placecode.settings import LANGS, Settings
@@ -52,7 +54,12 @@ def shell(settings: Settings) -> html.Div:
                     dbc.Button("中文", id="shell-lang-zh", color="secondary", outline=True),
                     dbc.Button("EN", id="shell-lang-en", color="secondary", outline=True),
                 ], className="me-3"),
-                html.A(id="shell-logout", href="/logout", className="btn btn-outline-light"),
+                html.Form([
+                    dcc.Input(type="hidden", name=CSRF_FIELD,
+                              value=csrf_token() if flask.has_request_context() else ""),
+                    html.Button(id="shell-logout", type="submit",
+                                className="btn btn-outline-light"),
+                ], method="post", action="/logout", className="m-0"),
             ], fluid=True),
             color="dark", dark=True, className="shell-nav py-1",
         ),
@@ -79,6 +86,11 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         suppress_callback_exceptions=True,
     )
     app.server.config[SETTINGS_KEY] = settings
+    if settings.trusted_proxies:  # the documented nginx in front: believe its X-Forwarded-*
+        app.server.wsgi_app = ProxyFix(app.server.wsgi_app, x_for=settings.trusted_proxies,
+                                       x_proto=settings.trusted_proxies,
+                                       x_host=settings.trusted_proxies)
+    init_guard(app.server, settings, app.csp_hashes)
     init_auth(app.server, settings)
     init_api(app.server, settings)
     app.server.register_blueprint(wall_data)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,19 @@ class Setting:
     name: str
     default: Any
     help: str
-    cast: type = str
+    cast: Callable[[Any], Any] = str
+
+
+def _flag(value) -> bool:
+    """flag (1/0, true/false, yes/no, on/off)"""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    raise ValueError(value)
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -53,7 +66,25 @@ SETTINGS: tuple[Setting, ...] = (
             int),
     Setting("PLACECODE_PASS_TEST_HOURS", 48,
             "A volunteer pass is valid only with a negative test within this many hours.", int),
+    Setting("PLACECODE_OUTBOX_MAX_BACKOFF_SECONDS", 60,
+            "Longest wait between two delivery attempts of an alert push (the wait doubles from "
+            "1 s): a receiver back after an outage gets its alerts within this long.", int),
+    Setting("PLACECODE_AUDIT_RETENTION_DAYS", 365,
+            "Days the audit log is kept (purge deletes older rows); at least the retention.", int),
+    Setting("PLACECODE_LOGIN_MAX_FAILURES", 5,
+            "Failed logins for one username within the lockout window that lock it.", int),
+    Setting("PLACECODE_LOGIN_LOCKOUT_MINUTES", 15,
+            "The lockout window: a locked username (or address, after 4x the failures) opens "
+            "again when its failures fall out of it.", int),
+    Setting("PLACECODE_SECURE_COOKIES", False,
+            "1: session and CSRF cookies are always Secure (else Secure whenever the request "
+            "came over https, directly or via a trusted proxy).", _flag),
+    Setting("PLACECODE_TRUSTED_PROXIES", 0,
+            "Reverse proxies in front (nginx: 1) whose X-Forwarded-For/-Proto are believed.",
+            int),
 )
+
+
 _BY_FIELD = {s.name.removeprefix("PLACECODE_").lower(): s for s in SETTINGS}
 LANGS = ("zh", "en")
 
@@ -83,6 +114,12 @@ class Settings:
     min_cell_persons: int
     economy_refresh_minutes: int
     pass_test_hours: int
+    outbox_max_backoff_seconds: int
+    audit_retention_days: int
+    login_max_failures: int
+    login_lockout_minutes: int
+    secure_cookies: bool
+    trusted_proxies: int
 
     @classmethod
     def load(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -98,16 +135,21 @@ class Settings:
                 values[f.name] = spec.cast(raw)
             except (TypeError, ValueError):
                 raise SettingsError(
-                    f"{spec.name}={raw!r} is not a valid {spec.cast.__name__}"
+                    f"{spec.name}={raw!r} is not a valid "
+                    f"{'flag (1 or 0)' if spec.cast is _flag else spec.cast.__name__}"
                 ) from None
         if values["lang"] not in LANGS:
             raise SettingsError(f"PLACECODE_LANG={values['lang']!r}: use one of {', '.join(LANGS)}")
         for name in ("sla_notified_minutes", "sla_dispatched_minutes", "min_cell_persons",
-                     "economy_refresh_minutes", "pass_test_hours"):
+                     "economy_refresh_minutes", "pass_test_hours", "outbox_max_backoff_seconds",
+                     "login_max_failures", "login_lockout_minutes"):
             if values[name] < 1:
                 raise SettingsError(f"PLACECODE_{name.upper()} must be at least 1")
         if values["retention_days"] < 1:
             raise SettingsError("PLACECODE_RETENTION_DAYS must be at least 1")
+        if values["audit_retention_days"] < values["retention_days"]:
+            raise SettingsError("PLACECODE_AUDIT_RETENTION_DAYS must be at least "
+                                "PLACECODE_RETENTION_DAYS (the log must outlive what it covers)")
         instance = Path(values["instance_dir"])
         if not values["database_url"]:
             values["database_url"] = f"sqlite:///{instance / 'placecode.db'}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, callback, clientside_callback, html
+from dash import ALL, ClientsideFunction, Input, Output, State, callback, clientside_callback, html
 from flask_login import current_user
 
 from components.dispatch import incident_card
@@ -68,16 +68,7 @@ def refresh(_tick, _done, lang):
 
 # the phone's position with "present" (none if the phone will not tell)
 clientside_callback(
-    """async function (n) {
-        if (!n) { return window.dash_clientside.no_update; }
-        const at = await new Promise(function (ok) {
-            if (!navigator.geolocation) { ok(null); return; }
-            navigator.geolocation.getCurrentPosition(
-                function (p) { ok([p.coords.longitude, p.coords.latitude]); },
-                function () { ok(null); }, {timeout: 5000});
-        });
-        return {n: n, lon: at ? at[0] : null, lat: at ? at[1] : null};
-    }""",
+    ClientsideFunction(namespace="field", function_name="position"),
     Output(ids.PRESENT_AT, "data"),
     Input(ids.PRESENT, "n_clicks"),
     prevent_initial_call=True,

@@ -120,15 +120,7 @@ def collect(name, code, district_id, subdistrict_id, kind):
 
 # A new search (or language) drops the grid's cached blocks; the grid then asks again.
 clientside_callback(
-    """function (filters, lang, gridId) {
-        if (window.dash_ag_grid && window.dash_ag_grid.getApiAsync) {
-            window.dash_ag_grid.getApiAsync(gridId).then(function (api) {
-                api.purgeInfiniteCache();
-                api.ensureIndexVisible(0, "top");
-            });
-        }
-        return Date.now();
-    }""",
+    ClientsideFunction(namespace="venues", function_name="purge"),
     Output(ids.PURGED, "data"),
     Input(ids.FILTERS, "data"),
     Input("shell-lang", "data"),

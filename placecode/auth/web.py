@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlencode, urlparse
 
-from flask import Flask, jsonify, redirect, render_template_string, request
+from flask import Flask, jsonify, redirect, render_template_string, request, session
 from flask_login import LoginManager, current_user, login_user, logout_user
 
 from placecode.auth import audit
+from placecode.auth.guard import csrf_token
+from placecode.auth.lockout import locked_until
 from placecode.auth.tokens import load_token, verify_token
 from placecode.auth.users import WallUser, authenticate, load_user
 from placecode.clock import city_now
@@ -20,9 +22,14 @@ OPEN_PATHS = ("/login", "/healthz")
 OPEN_PREFIXES = ("/assets/", "/api/v1/")
 TEXT = {
     "zh": {"title": "登录", "user": "用户名", "password": "密码", "submit": "登录",
-           "wrong": "用户名或密码错误，请重试。", "app": "场所码指挥中心"},
+           "wrong": "用户名或密码错误，请重试。", "app": "场所码指挥中心",
+           "locked": "失败次数过多，此登录已锁定，请于 {until} 后再试，或联系管理员。",
+           "logout": "退出登录"},
     "en": {"title": "Log in", "user": "Username", "password": "Password", "submit": "Log in",
-           "wrong": "Wrong username or password. Try again.", "app": "Venue-code command center"},
+           "wrong": "Wrong username or password. Try again.", "app": "Venue-code command center",
+           "locked": "Too many failed attempts: this login is locked until {until}. Try again "
+                     "then, or ask the admin.",
+           "logout": "Log out"},
 }
 
 LOGIN_PAGE = """<!doctype html>
@@ -37,6 +44,7 @@ LOGIN_PAGE = """<!doctype html>
 {% if error %}<div class="alert alert-danger" role="alert" id="login-error">{{ error }}</div>
 {% endif %}
 <form method="post" action="/login{{ '?' + next_query if next_query else '' }}">
+<input type="hidden" name="csrf_token" value="{{ csrf }}">
 <div class="mb-3"><label class="form-label" for="username">{{ t.user }}</label>
 <input class="form-control form-control-lg" id="username" name="username" value="{{ username }}"
  autocomplete="username" required autofocus></div>
@@ -55,6 +63,14 @@ WALL_REFUSED = """<!doctype html><html lang="zh"><head><meta charset="utf-8">
 <body class="login-body"><main class="login-card" id="wall-refused">
 <h1>指挥墙令牌无效或已撤销</h1><p>This wall token is unknown or revoked:
 ask the admin for a new one (placecode issue-token --kind wall).</p></main></body></html>"""
+LOGOUT_PAGE = """<!doctype html>
+<html lang="zh" data-bs-theme="dark"><head><meta charset="utf-8"><title>placecode</title>
+<link rel="stylesheet" href="/assets/vendor/bootstrap/bootstrap.min.css">
+<link rel="stylesheet" href="/assets/placecode.css"></head>
+<body class="login-body"><main class="login-card card p-4">
+<form method="post" action="/logout"><input type="hidden" name="csrf_token" value="{{ csrf }}">
+<button class="btn btn-primary btn-lg w-100" type="submit" id="logout-confirm">
+退出登录 · Log out</button></form></main></body></html>"""
 WALL_PATHS = ("/", "/logout", "/_favicon.ico", "/_reload-hash")
 
 
@@ -87,17 +103,13 @@ def _query(**changes: str) -> str:
 def _render(lang: str, error: str | None = None, username: str = ""):
     return render_template_string(
         LOGIN_PAGE, t=TEXT[lang], lang=lang, error=error, username=username,
-        next_query=_query(), zh_query=_query(lang="zh"), en_query=_query(lang="en"))
+        next_query=_query(), zh_query=_query(lang="zh"), en_query=_query(lang="en"),
+        csrf=csrf_token())
 
 
 def init_auth(server: Flask, settings: Settings) -> None:
     """Install the login manager, /login, /logout and the login guard on `server`."""
-    server.config.update(
-        SECRET_KEY=settings.secret_key,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        REMEMBER_COOKIE_HTTPONLY=True,
-    )
+    server.config.update(SECRET_KEY=settings.secret_key, REMEMBER_COOKIE_HTTPONLY=True)
     manager = LoginManager(server)
     engine = get_engine(settings.database_url)
 
@@ -152,22 +164,34 @@ def init_auth(server: Flask, settings: Settings) -> None:
         if request.method == "GET":
             return _render(lang)
         username = request.form.get("username", "")
+        address = request.remote_addr or ""
         now = city_now(settings.timezone)
         with engine.begin() as conn:
-            user = authenticate(conn, username, request.form.get("password", ""), now)
-            audit.record(conn, "login" if user else "login_failed",
+            until = locked_until(conn, username, address, now, settings.login_max_failures,
+                                 settings.login_lockout_minutes)
+            user = None if until else authenticate(conn, username,
+                                                   request.form.get("password", ""), now)
+            audit.record(conn, "login" if user else "login_locked" if until else "login_failed",
                          user_id=user.id if user else None, username=username[:64],
-                         detail=request.remote_addr or "", now=now)
+                         detail=address, now=now)
+        if until:
+            return _render(lang, TEXT[lang]["locked"].format(until=f"{until:%H:%M}"),
+                           username), 429
         if user is None:
             return _render(lang, TEXT[lang]["wrong"], username), 401
+        session.clear()  # a fresh session (and CSRF token) for the logged-in user
         login_user(user)
         response = redirect(_safe_next(request.args.get("next")))
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="Lax")
         return response
 
-    @server.route("/logout")
+    @server.route("/logout", methods=["GET", "POST"])
     def logout():
+        """POST (with the CSRF token) logs out; GET asks, so a link elsewhere cannot."""
+        if request.method == "GET":
+            return render_template_string(LOGOUT_PAGE, csrf=csrf_token())
         logout_user()
+        session.clear()
         return redirect("/login")
 
     @server.route("/healthz")

@@ -1,0 +1,134 @@
+"""HTTP hardening for the browser side: CSRF on every state-changing request of a cookie
+session, security headers with a Content-Security-Policy that names no other origin, Secure
+cookies whenever the request came over TLS, and access logs without query strings.
+
+The machine API (/api/v1) authenticates by bearer token, never by cookie, so a forged
+cross-site request carries nothing it would accept; it is exempt from the CSRF check.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+import secrets
+from collections.abc import Callable
+
+from flask import Flask, jsonify, request, session
+from flask.sessions import SecureCookieSessionInterface
+from flask_login import current_user
+
+from placecode.auth import audit
+from placecode.clock import city_now
+from placecode.db.engine import get_engine
+from placecode.settings import Settings
+
+CSRF_COOKIE = "_csrf_token"  # the cookie dash-renderer reads and echoes as X-CSRFToken
+CSRF_HEADER = "X-CSRFToken"
+CSRF_FIELD = "csrf_token"  # the same token in a plain HTML form (login, logout)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+EXEMPT_PREFIXES = ("/api/v1/",)
+
+
+def content_security_policy(script_hashes: list[str]) -> str:
+    """Only this origin, plus the few inline scripts Dash writes itself, by their hashes.
+
+    'unsafe-eval' is there for plotly's WebGL traces (regl compiles its shaders with Function)
+    and ag-grid's formatter expressions; 'unsafe-inline' for styles only, because Dash
+    components set style attributes.
+    """
+    return "; ".join([
+        "default-src 'self'",
+        " ".join(["script-src 'self' 'unsafe-eval'", *script_hashes]),
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "worker-src 'self' blob:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ])
+
+
+class TlsAwareSessions(SecureCookieSessionInterface):
+    """The session cookie is Secure whenever the request came over https (directly or through
+    the documented TLS proxy), and always if PLACECODE_SECURE_COOKIES is set."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+
+
+def csrf_token() -> str:
+    """This session's token (created on first use); forms and Dash send it back."""
+    token = session.get(CSRF_FIELD)
+    if not token:
+        token = session[CSRF_FIELD] = secrets.token_urlsafe(32)
+    return token
+
+
+def cookie_secure(settings: Settings) -> bool:
+    return settings.secure_cookies or request.is_secure
+
+
+class QueryStringFilter(logging.Filter):
+    """Access log lines keep the path and drop the query: /?token=..., /trace?person=... would
+    otherwise write secrets and person keys into the log."""
+
+    QUERY = re.compile(r"\?[^\s\"]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(self.QUERY.sub("?…", a) if isinstance(a, str) else a
+                                for a in record.args)
+        return True
+
+
+def init_guard(server: Flask, settings: Settings,
+               script_hashes: Callable[[], list[str]]) -> None:
+    """Install the CSRF check, the security headers and the cookie rules on `server`.
+
+    `script_hashes` (Dash's `app.csp_hashes`) is asked at the first response, once every page
+    has registered its callbacks."""
+    server.session_interface = TlsAwareSessions()
+    server.config.update(SESSION_COOKIE_SECURE=settings.secure_cookies,
+                         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    policy: list[str] = []
+    logging.getLogger("werkzeug").addFilter(QueryStringFilter())
+    engine = get_engine(settings.database_url)
+
+    @server.before_request
+    def _check_csrf():
+        if request.method in SAFE_METHODS or request.path.startswith(EXEMPT_PREFIXES):
+            return None
+        sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
+        expected = session.get(CSRF_FIELD, "")
+        if expected and sent and hmac.compare_digest(sent, expected):
+            return None
+        with engine.begin() as conn:
+            audit.record(conn, "csrf_refused", username=_who(), subject=request.path[:128],
+                         detail=request.remote_addr or "", now=city_now(settings.timezone))
+        return jsonify(error="this request lacks this session's CSRF token: reload the page "
+                             "and try again"), 403
+
+    @server.after_request
+    def _headers(response):
+        if not policy:
+            policy.append(content_security_policy(script_hashes()))
+        response.headers.setdefault("Content-Security-Policy", policy[0])
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if not request.path.startswith(EXEMPT_PREFIXES):
+            token = csrf_token()
+            if request.cookies.get(CSRF_COOKIE) != token:
+                response.set_cookie(CSRF_COOKIE, token, secure=cookie_secure(settings),
+                                    httponly=False, samesite="Strict")
+        return response
+
+
+def _who() -> str:
+    return current_user.username if current_user.is_authenticated else "-"
