@@ -3,6 +3,8 @@
 At-least-once on the wire, exactly once for the receiver: every request carries an
 `Idempotency-Key` the receiver deduplicates on. A row is claimed before sending (its next attempt
 pushed past the request timeout), so two workers never send the same row at the same moment.
+A failed row waits 1, 2, 4 ... seconds, up to PLACECODE_OUTBOX_MAX_BACKOFF_SECONDS, so a receiver
+back after an outage gets everything within that long.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from sqlalchemy import Engine, select, update
 
 from placecode.db import schema as t
 from placecode.dispatch.board import mark_notified
+from placecode.settings import Settings, setting_default
 
 TIMEOUT_S = 5
-MAX_BACKOFF_S = 60  # a receiver back after an outage gets everything within a minute
+MAX_BACKOFF_S = setting_default("PLACECODE_OUTBOX_MAX_BACKOFF_SECONDS")
 
 
 @dataclass
@@ -29,8 +32,14 @@ class Delivery:
     failed: int = 0
 
 
-def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(MAX_BACKOFF_S, 2 ** max(0, attempts - 1)))
+def backoff(attempts: int, cap_s: float = MAX_BACKOFF_S) -> timedelta:
+    return timedelta(seconds=min(cap_s, 2 ** max(0, attempts - 1)))
+
+
+def configured_max_backoff() -> int:
+    """PLACECODE_OUTBOX_MAX_BACKOFF_SECONDS from the environment, else its default (`serve` and
+    `deliver` start delivery without passing it; no secret is needed to read it)."""
+    return Settings.load(secret_key="unused").outbox_max_backoff_seconds
 
 
 def post(url: str, payload: str, key: str, timeout: float = TIMEOUT_S) -> None:
@@ -64,9 +73,11 @@ def _reason(exc: Exception) -> str:
     return str(getattr(inner, "strerror", None) or inner)
 
 
-def deliver_due(engine: Engine, now: Callable[[], datetime], limit: int = 200) -> Delivery:
+def deliver_due(engine: Engine, now: Callable[[], datetime], limit: int = 200,
+                max_backoff_s: float | None = None) -> Delivery:
     """Try every outbox row that is due, once; returns how many were sent and failed."""
     o = t.outbox
+    cap = configured_max_backoff() if max_backoff_s is None else max_backoff_s
     report = Delivery()
     with engine.connect() as conn:
         due = conn.execute(select(o.c.id, o.c.alert_id, o.c.url, o.c.payload,
@@ -88,7 +99,7 @@ def deliver_due(engine: Engine, now: Callable[[], datetime], limit: int = 200) -
             reason = _reason(exc)
             with engine.begin() as conn:
                 conn.execute(update(o).where(o.c.id == row.id).values(
-                    attempts=attempts, next_attempt_at=now() + backoff(attempts),
+                    attempts=attempts, next_attempt_at=now() + backoff(attempts, cap),
                     last_error=str(reason)[:200]))
             report.failed += 1
             continue
@@ -104,15 +115,17 @@ def deliver_due(engine: Engine, now: Callable[[], datetime], limit: int = 200) -
 class OutboxWorker(threading.Thread):
     """Background delivery inside `placecode serve` (or `placecode deliver`)."""
 
-    def __init__(self, engine: Engine, now: Callable[[], datetime], every_s: float = 1.0):
+    def __init__(self, engine: Engine, now: Callable[[], datetime], every_s: float = 1.0,
+                 max_backoff_s: float | None = None):
         super().__init__(name="outbox", daemon=True)
         self.engine, self.now, self.every_s = engine, now, every_s
+        self.max_backoff_s = configured_max_backoff() if max_backoff_s is None else max_backoff_s
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.is_set():
             try:
-                deliver_due(self.engine, self.now)
+                deliver_due(self.engine, self.now, max_backoff_s=self.max_backoff_s)
             except Exception as exc:  # keep delivering after a database hiccup
                 print(f"outbox: {type(exc).__name__}: {str(exc)[:200]}", flush=True)
             self.stopped.wait(self.every_s)

@@ -2,6 +2,8 @@
 
 Every route here needs a bearer token of the right kind (checked before the route runs, so a
 route cannot forget it); browsers' logins do not count. Errors are JSON naming what is wrong.
+A database that is down, restarting or busy is a 503 with Retry-After, never a 500: nothing was
+stored for that request, and sending it again (the same scan_ids) is safe.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from placecode.auth.scope import Scope
 from placecode.auth.tokens import verify_token
@@ -24,6 +27,7 @@ from placecode.ingest.scans import MAX_BATCH, Busy, Ingestor
 from placecode.settings import Settings
 from placecode.web import SETTINGS_KEY
 
+RETRY_AFTER_S = 2  # a PostgreSQL restart takes seconds; a busy SQLite clears in less
 MAX_BODY = 1024 * 1024  # 1,000 scans of ~300 bytes fit with room to spare
 ROUTE_KINDS = {"api.scans": "device", "api.feed": "feed", "api.denylist": "partner",
                "api.incident_step": "device"}
@@ -35,6 +39,41 @@ api = Blueprint("api", __name__, url_prefix="/api/v1")
 def error(status: int, message: str, field: str | None = None, **extra):
     body = {"error": {"message": message} | ({"field": field} if field else {})} | extra
     return jsonify(body), status
+
+
+def unavailable(exc: BaseException | None) -> tuple:
+    """503 + Retry-After for a database that cannot take the request now, saying which case."""
+    down = _disconnected(exc)
+    message = ("the database is unavailable (down or restarting); nothing was stored: retry "
+               f"later (after {RETRY_AFTER_S} s) with the same scan_ids" if down else
+               "the database is busy; nothing was stored: retry shortly with the same scan_ids")
+    body, status = error(503, message, retryable=True, retry_after_s=RETRY_AFTER_S)
+    body.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return body, status
+
+
+def _disconnected(exc: BaseException | None) -> bool:
+    """Whether the database could not be reached at all (as opposed to locked or busy)."""
+    while exc is not None:
+        if isinstance(exc, DBAPIError):
+            if exc.connection_invalidated:
+                return True
+            if not isinstance(exc, OperationalError | InterfaceError):
+                return False  # e.g. a lost race on a unique key: busy, not down
+            text = str(exc.orig).lower()
+            return not any(word in text for word in ("locked", "busy", "deadlock", "serialize"))
+        exc = exc.__cause__
+    return False
+
+
+@api.errorhandler(DBAPIError)
+def _database_error(exc: DBAPIError):
+    # Raised outside the ingestor's own retries (the token check, feeds, the deny list): a lost
+    # or refused connection or a lock is the client's cue to retry; anything else is a bug.
+    if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
+        current_app.logger.warning("database unavailable: %s", str(exc.orig)[:200])
+        return unavailable(exc)
+    raise exc
 
 
 @api.before_request
@@ -96,9 +135,7 @@ def scans():
     try:
         results = ingestor().ingest(items)
     except Busy as exc:
-        response = error(503, str(exc))
-        response[0].headers["Retry-After"] = "1"
-        return response
+        return unavailable(exc.__cause__)
     if single:
         result = results[0]
         return jsonify(result), result.get("status", 200)
