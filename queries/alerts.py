@@ -11,7 +11,7 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from placecode.auth.scope import Scope
+from placecode.auth.scope import Scope, ScopeRefused
 from placecode.db.schema import alerts, districts, outbox, persons, venues
 
 CITY_ROLES = ("admin", "city_commander")
@@ -19,7 +19,7 @@ CITY_ROLES = ("admin", "city_commander")
 ALERT_PUSH = outbox.c.idempotency_key.like("alert-%")
 
 
-class ScopeError(PermissionError):
+class ScopeError(ScopeRefused):
     """The viewer's role may not see this; the message says so."""
 
 

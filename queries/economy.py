@@ -19,6 +19,7 @@ from sqlalchemy import Engine, and_, func, select
 
 from placecode.auth.audit import record
 from placecode.auth.scope import Scope, small_cell_mask
+from placecode.auth.scope import ScopeRefused as BaseScopeRefused
 from placecode.db import schema as t
 from placecode.db.fast import raw_rows
 
@@ -32,7 +33,7 @@ class EconomyError(ValueError):
     """A request the foot-traffic data cannot answer; the message says what to change."""
 
 
-class ScopeRefused(PermissionError):
+class ScopeRefused(BaseScopeRefused):
     """The viewer's role or district may not see this; `key` and `values` let a page say it in
     the viewer's language (components.i18n)."""
 

@@ -12,6 +12,7 @@ from flask_login import current_user
 from components.i18n import t
 from components.rules import build_preview, build_progress, build_rule_card
 from pages.rules import ids
+from placecode.auth.scope import note_refusal
 from placecode.clock import city_now
 from placecode.rules.definitions import RULE_DEFS, RULES, RuleError, RuleSet
 from placecode.rules.jobs import reevaluation_state, start_reevaluation
@@ -147,6 +148,7 @@ def save(_clicks, lang, reason, *form):
     re-evaluate everyone in the background."""
     lang = lang or "zh"
     if not current_scope().may_edit_rules:
+        note_refusal("only the admin changes the risk rules")
         return dbc.Alert(t("rules_readonly", lang), color="danger", id="rules-error"), no_update
     engine = current_engine()
     try:

@@ -14,11 +14,12 @@ import re
 import secrets
 from collections.abc import Callable
 
-from flask import Flask, jsonify, request, session
+from flask import Flask, g, jsonify, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
 from placecode.auth import audit
+from placecode.auth.scope import start_noting_refusals
 from placecode.clock import city_now
 from placecode.db.engine import get_engine
 from placecode.settings import Settings
@@ -100,6 +101,7 @@ def init_guard(server: Flask, settings: Settings,
 
     @server.before_request
     def _check_csrf():
+        g.refusals = start_noting_refusals()
         if request.method in SAFE_METHODS or request.path.startswith(EXEMPT_PREFIXES):
             return None
         sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
@@ -111,6 +113,18 @@ def init_guard(server: Flask, settings: Settings,
                          detail=request.remote_addr or "", now=city_now(settings.timezone))
         return jsonify(error="this request lacks this session's CSRF token: reload the page "
                              "and try again"), 403
+
+    @server.after_request
+    def _log_refusals(response):
+        """One audit row per request that was refused something (raw HTTP or page alike)."""
+        refused = g.get("refusals")
+        if refused:
+            with engine.begin() as conn:
+                audit.record(conn, "scope_refused", user_id=_user_id(), username=_who(),
+                             subject=request.path[:128], reason=" | ".join(refused)[:500],
+                             detail=request.remote_addr or "",
+                             now=city_now(settings.timezone))
+        return response
 
     @server.after_request
     def _headers(response):
@@ -131,4 +145,12 @@ def init_guard(server: Flask, settings: Settings,
 
 
 def _who() -> str:
+    if getattr(g, "token", None) is not None:  # the machine API's bearer token
+        return f"{g.token.kind}-token-{g.token.id}"
     return current_user.username if current_user.is_authenticated else "-"
+
+
+def _user_id() -> int | None:
+    if current_user.is_authenticated and current_user.role != "wall":
+        return current_user.id
+    return None

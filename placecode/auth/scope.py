@@ -2,12 +2,41 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
 
 # Cells counting fewer distinct persons than this are suppressed for aggregate-only roles.
 MIN_CELL_PERSONS = 10
+
+
+# Refusals noted while one web request is answered; the web layer sets a fresh list per request
+# and writes what it holds to the audit log (placecode.auth.guard). None outside requests.
+_REFUSALS: ContextVar[list[str] | None] = ContextVar("placecode_refusals", default=None)
+
+
+def note_refusal(message: str) -> None:
+    """Record that the current viewer was refused something (for the audit log)."""
+    seen = _REFUSALS.get()
+    if seen is not None:
+        seen.append(message)
+
+
+def start_noting_refusals() -> list[str]:
+    """A fresh list that collects this request's refusals."""
+    seen: list[str] = []
+    _REFUSALS.set(seen)
+    return seen
+
+
+class ScopeRefused(PermissionError):
+    """The viewer's role or district may not see or do this; the message says why. Every one
+    raised while a web request is answered is audit-logged, wherever it is caught."""
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        note_refusal(str(args[0]) if args else "")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 from placecode.auth import audit
 from placecode.auth.guard import csrf_token
 from placecode.auth.lockout import locked_until
+from placecode.auth.scope import note_refusal
 from placecode.auth.tokens import load_token, verify_token
 from placecode.auth.users import WallUser, authenticate, load_user
 from placecode.clock import city_now
@@ -131,6 +132,7 @@ def init_auth(server: Flask, settings: Settings) -> None:
             return _wall_login()
         if current_user.is_authenticated:
             if current_user.role == "wall" and not _wall_may(path):
+                note_refusal(f"a wall display shows the wall only, not {path}")
                 return (jsonify(error="a wall display shows the wall only"), 403) \
                     if path.startswith("/api/") else redirect("/")
             return None

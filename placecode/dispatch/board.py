@@ -19,6 +19,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from placecode.auth.scope import Scope
+from placecode.auth.scope import ScopeRefused as BaseScopeRefused
 from placecode.db import schema as t
 from placecode.dispatch.incidents import FINAL, Transition, TransitionError, check
 
@@ -32,7 +33,7 @@ class ConflictError(RuntimeError):
     """Someone else changed the incident or took the unit first; reload and decide again."""
 
 
-class ScopeRefused(PermissionError):
+class ScopeRefused(BaseScopeRefused):
     """The acting user may not do this; the message says why."""
 
 
