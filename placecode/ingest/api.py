@@ -15,7 +15,7 @@ from flask import Blueprint, Flask, current_app, g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from placecode.auth.scope import Scope
+from placecode.auth.scope import Scope, note_refusal
 from placecode.auth.tokens import verify_token
 from placecode.db import schema as t
 from placecode.db.engine import get_engine
@@ -91,6 +91,8 @@ def _require_token():
     if token is None:
         return error(401, "token unknown or revoked; ask the admin for a new one")
     if token.kind != wanted:
+        g.token = token
+        note_refusal(f"a {token.kind} token asked for {request.path}")
         return error(403, f"this is a {token.kind} token; this route needs a {wanted} token")
     g.token = token
     return None
