@@ -13,6 +13,7 @@ import time
 import urllib.request
 import uuid
 from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -32,18 +33,22 @@ OUTAGE_S = 6
 
 
 class ReceiverProcess:
-    def __init__(self, port: int, log) -> None:
+    """`placecode receiver` on `port`, its output appended to `log`."""
+
+    def __init__(self, port: int, log: Path) -> None:
         self.url = f"http://127.0.0.1:{port}"
-        self.proc = subprocess.Popen([sys.executable, "-m", "placecode.cli", "receiver",
-                                      "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
+        with open(log, "a") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "placecode.cli", "receiver",
+                                          "--port", str(port)], stdout=out,
+                                         stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
         while True:
             try:
                 self.state()
                 return
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("placecode receiver did not start")
+                    pytest.fail(f"placecode receiver did not start:\n{log.read_text()[-2000:]}")
                 time.sleep(0.1)
 
     def state(self) -> dict:
@@ -91,7 +96,7 @@ def test_reliability_receiver_outage_delivers_each_alert_once_after(city_db, ser
     engine = city_db.engine
     port = free_port()
     point_webhooks(engine, f"http://127.0.0.1:{port}")
-    log = open(tmp_path / "receiver.log", "w")  # noqa: SIM115
+    log = tmp_path / "receiver.log"
     receiver = ReceiverProcess(port, log)
     server = serve_factory(city_db.instance, city_db.url,
                            {"PLACECODE_OUTBOX_MAX_BACKOFF_SECONDS": "1"})
@@ -142,7 +147,6 @@ def test_reliability_receiver_outage_delivers_each_alert_once_after(city_db, ser
     catch_up_s = wait_for(lambda: delivered(during), 30, "alerts delivered after the outage")
     second = receiver.state()
     receiver.kill9()
-    log.close()
 
     rows = outbox(engine, before + during)
     assert rows.groupby("alert_id")["receiver"].apply(
