@@ -104,6 +104,8 @@ def init_guard(server: Flask, settings: Settings,
         g.refusals = start_noting_refusals()
         if request.method in SAFE_METHODS or request.path.startswith(EXEMPT_PREFIXES):
             return None
+        if not current_user.is_authenticated and request.path not in ("/login", "/logout"):
+            return None  # the login guard answers these (401, or to /login)
         sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
         expected = session.get(CSRF_FIELD, "")
         if expected and sent and hmac.compare_digest(sent, expected):

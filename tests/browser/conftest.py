@@ -139,6 +139,15 @@ def login(page, server: Server, username: str, lang: str | None = None) -> None:
     page.wait_for_url(lambda url: "/login" not in url)
 
 
+def dash_post(page, server: Server, body):
+    """A raw callback request with this page's session, as dash-renderer sends it: JSON, with
+    the session's CSRF token from its cookie in X-CSRFToken."""
+    token = next((c["value"] for c in page.context.cookies(server.url)
+                  if c["name"] == "_csrf_token"), "")
+    return page.request.post(server.url + "/_dash-update-component", data=body, headers={
+        "Content-Type": "application/json", "X-CSRFToken": token})
+
+
 def artifact(name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS / name

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 
 from placecode.db import schema as t
 from placecode.economy.rollups import recount_day
-from tests.browser.conftest import artifact, login
+from tests.browser.conftest import artifact, dash_post, login
 from tests.browser.test_venues import flagged_venue
 
 K = 10  # PLACECODE_MIN_CELL_PERSONS's default, which the test server uses
@@ -130,16 +130,14 @@ def test_a_planner_replaying_person_callbacks_gets_no_person(browser, page, serv
             t.scans, t.scans.c.person_id == t.persons.c.id).join(
             t.venues, t.venues.c.id == t.scans.c.venue_id).where(
             t.venues.c.code == code)).scalars())
-    commander = page.request.post(server.url + "/_dash-update-component", data=bodies[-1],
-                                  headers={"Content-Type": "application/json"})
+    commander = dash_post(page, server, bodies[-1])
     assert any(k[-4:] in commander.text() for k in keys)  # masked keys end like the real ones
 
     planner = browser.new_context()
     try:
         other = planner.new_page()
         login(other, server, "plan")
-        response = other.request.post(server.url + "/_dash-update-component", data=bodies[-1],
-                                      headers={"Content-Type": "application/json"})
+        response = dash_post(other, server, bodies[-1])
         assert response.ok
         body = json.dumps(response.json())
         rows = response.json()["response"]["venue-grid"]["rowData"]

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 
 from placecode.auth.tokens import issue_token
 from placecode.db import schema as t
-from tests.browser.conftest import artifact, login
+from tests.browser.conftest import artifact, dash_post, login
 
 PARAM = """[id='{"param":"%s","rule":"%s","type":"rules-param"}']"""
 ENABLED = """[id='{"rule":"%s","type":"rules-enabled"}']"""
@@ -81,7 +81,7 @@ def test_commander_reads_the_rules_but_cannot_change_them(page, server):
         ],
         "changedPropIds": ["rules-save.n_clicks"],
     }
-    response = page.request.post(server.url + "/_dash-update-component", data=body)
+    response = dash_post(page, server, body)
     assert response.ok
     assert "Only an admin" in json.dumps(response.json())
     assert len(versions(server.db)) == before

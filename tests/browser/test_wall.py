@@ -376,5 +376,7 @@ def test_login_language_choice_carries_to_the_wall(page, server):
     page.wait_for_function("document.querySelector('#wall-title')?.innerText.includes('Weihai')")
     page.click("#shell-lang-zh")  # and the switch on the wall is remembered the same way
     page.wait_for_function("document.querySelector('#wall-title')?.innerText.includes('威海')")
-    page.goto(server.url + "/logout")
+    page.goto(server.url + "/logout")  # a link asks first; the button logs out (POST, CSRF)
+    page.click("#logout-confirm")
+    page.wait_for_url("**/login")
     assert "登录" in page.inner_text("button[type=submit]")
