@@ -14,6 +14,8 @@ import pandas as pd
 from sqlalchemy import Connection, Table, text
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
+from placecode.db.partitions import ensure_partitions_for
+
 CHUNK_ROWS = 200_000
 
 
@@ -44,6 +46,8 @@ def bulk_insert(
     for start in range(0, n, CHUNK_ROWS):
         stop = min(n, start + CHUNK_ROWS)
         chunk = {k: np.asarray(v)[start:stop] for k, v in columns.items()}
+        if "ts" in chunk:  # scans on PostgreSQL: each day into its own partition
+            ensure_partitions_for(conn, table, chunk["ts"])
         if sqlite:
             rows = list(zip(*(_as_sql_values(chunk[k], True) for k in names), strict=True))
             sql = (f'INSERT INTO {table.name} ({", ".join(names)}) '

@@ -14,9 +14,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Connection, delete, text
-
-from placecode.db import schema as t
+import numpy as np
+from sqlalchemy import Connection, Table, delete, text
 
 DEFAULT_PARTITION = "scans_default"
 NAME = re.compile(r"^scans_p(\d{8})$")
@@ -80,6 +79,15 @@ def ensure_scan_partitions(conn: Connection, first_day: date | datetime,
     return len(missing)
 
 
+def ensure_partitions_for(conn: Connection, table: Table, ts) -> None:
+    """Before bulk-writing rows of `table`: if it is `scans`, the partitions of the days from the
+    earliest to the latest `ts` (numpy datetime64 or datetimes)."""
+    if table.name != "scans" or conn.dialect.name != "postgresql" or len(ts) == 0:
+        return
+    days = np.asarray(ts, dtype="datetime64[D]")
+    ensure_scan_partitions(conn, days.min().item(), days.max().item())
+
+
 def _create_partition(conn: Connection, day: date) -> None:
     name, start, end = partition_name(day), day.isoformat(), (day + timedelta(days=1)).isoformat()
     conn.exec_driver_sql(f"CREATE TABLE {name} (LIKE scans INCLUDING DEFAULTS)")
@@ -108,6 +116,8 @@ def drop_scan_partitions_before(conn: Connection, day: date | datetime) -> int:
     int
         The number of scan rows removed.
     """
+    from placecode.db import schema as t  # the schema module imports this one
+
     cutoff = _day(day)
     removed = 0
     for part_day, name in sorted(scan_partitions(conn).items()):

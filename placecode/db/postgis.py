@@ -51,15 +51,15 @@ def geometry_ddl(table: str) -> list[str]:
     ]
 
 
-def _creating_tables(ddl, target, bind, tables=None, **kw) -> bool:
-    return bool(tables)
+def _create_extension(target, connection, tables=(), **kw) -> None:
+    if connection.dialect.name == "postgresql" and tables:
+        for statement in extension_ddl():
+            connection.exec_driver_sql(statement)
 
 
 def register(metadata: MetaData) -> None:
     """Make `metadata.create_all` on PostgreSQL create the extension and the geometry columns."""
-    for statement in extension_ddl():
-        event.listen(metadata, "before_create", DDL(statement).execute_if(
-            dialect="postgresql", callable_=_creating_tables))
+    event.listen(metadata, "before_create", _create_extension)
     for name in GEOMETRY:
         for statement in geometry_ddl(name):
             event.listen(metadata.tables[name], "after_create",

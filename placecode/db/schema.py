@@ -3,7 +3,10 @@
 Conventions, chosen once:
 - timestamps are naive local time of the city (PLACECODE_TIMEZONE), stored on SQLite as
   'YYYY-MM-DDTHH:MM:SS' text so ISO strings from numpy/CSV load as they are and sort as time;
-- geometry is GeoJSON text in degrees (PostGIS columns come with the production issue);
+- geometry is GeoJSON text in degrees; PostgreSQL adds PostGIS `geom` columns beside it
+  (placecode.db.postgis);
+- on PostgreSQL `scans` is partitioned by day of `ts` (placecode.db.partitions), so its unique
+  keys include `ts`;
 - persons carry an integer `id` for joins and the contract `person_key` (keyed hash of the
   ID number);
   raw ID numbers are never stored;
@@ -20,16 +23,24 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Table,
     Text,
+    event,
     text,
 )
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.schema import DDL
+
+from placecode.db import postgis
+from placecode.db.partitions import DEFAULT_PARTITION
 
 # Named constraints, so that bulk loads can drop and re-add foreign keys by name.
 metadata = MetaData(naming_convention={
@@ -154,7 +165,10 @@ scans = Table(
     Column("temperature_c", Float),
     Column("mask", Boolean),
     Column("credential", String(24)),
-    Index("ux_scans_scan_id", "scan_id", unique=True),
+    # (scan_id, ts), not scan_id alone: every unique index of a partitioned table holds the
+    # partition key, and ON CONFLICT names this one on both databases. The ingest answers a
+    # scan_id sent again with another time as a conflict, so scan_id stays unique in practice.
+    Index("ux_scans_scan_id_ts", "scan_id", "ts", unique=True),
     # covering: contact tracing reads who was at a venue when, and where a person went,
     # without touching the table
     Index("ix_scans_venue_ts_person", "venue_id", "ts", "person_id", "checkout_ts"),
@@ -165,7 +179,23 @@ scans = Table(
     Index("ix_scans_checkout_venue_ts", "venue_id", "ts", "person_id", "checkout_ts",
           sqlite_where=text("checkout_ts IS NOT NULL"),
           postgresql_where=text("checkout_ts IS NOT NULL")),
+    postgresql_partition_by="RANGE (ts)",
+    info={"postgresql_primary_key": ("id", "ts")},
 )
+event.listen(scans, "after_create", DDL(
+    f"CREATE TABLE {DEFAULT_PARTITION} PARTITION OF scans DEFAULT").execute_if(
+    dialect="postgresql"))
+
+
+@compiles(PrimaryKeyConstraint, "postgresql")
+def _primary_key(constraint: PrimaryKeyConstraint, compiler, **kw) -> str:
+    """A partitioned table's primary key must hold its partition key: `info` names the columns
+    (the metadata keeps `id` alone, which SQLite needs for its autoincrementing rowid)."""
+    columns = constraint.table.info.get("postgresql_primary_key")
+    if not columns:
+        return compiler.visit_primary_key_constraint(constraint, **kw)
+    return (compiler.define_constraint_preamble(constraint, **kw)
+            + f"PRIMARY KEY ({', '.join(columns)})")
 
 health_codes = Table(
     "health_codes", metadata,
@@ -318,7 +348,7 @@ rule_versions = Table(
 alerts = Table(
     "alerts", metadata,
     Column("id", RowId, primary_key=True, autoincrement=True),
-    Column("scan_id", BigInteger, ForeignKey("scans.id"), nullable=False, unique=True),
+    Column("scan_id", BigInteger, nullable=False, unique=True),
     Column("person_id", BigInteger, ForeignKey("persons.id"), nullable=False),
     Column("venue_id", BigInteger, ForeignKey("venues.id"), nullable=False),
     Column("district_id", Integer, nullable=False, comment="the venue's"),
@@ -326,6 +356,9 @@ alerts = Table(
     Column("rules", String(128), nullable=False, comment="comma-separated rule ids"),
     Column("ts", Timestamp, nullable=False),
     Index("ix_alerts_district_ts", "district_id", "ts"),
+    # SQLite only: on PostgreSQL scans.id is unique by its sequence but not by an index of its
+    # own (partitioned), and a foreign key needs one (revision 0002)
+    ForeignKeyConstraint(["scan_id"], ["scans.id"]).ddl_if(dialect="sqlite"),
 )
 
 webhooks = Table(
@@ -550,3 +583,5 @@ denylist = Table(
            comment="epoch ms of the last change: partners pull ?since= this"),
     Index("ix_denylist_seq", "seq"),
 )
+
+postgis.register(metadata)

@@ -46,10 +46,13 @@ def upsert_columns(conn: Connection, table: Table, columns: dict, keys: Sequence
     """Fast path for feeds: equal-length numpy columns, inserted through the driver's executemany
     with ON CONFLICT (keys) DO UPDATE SET `update` (or DO NOTHING when `update` is empty)."""
     from placecode.db.bulk import _as_sql_values
+    from placecode.db.partitions import ensure_partitions_for
 
     names = list(columns)
     if not names or len(columns[names[0]]) == 0:
         return
+    if "ts" in columns:  # scans on PostgreSQL: each day into its own partition
+        ensure_partitions_for(conn, table, columns["ts"])
     sqlite_ = conn.dialect.name == "sqlite"
     mark = "?" if sqlite_ else "%s"
     action = ("DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in update)

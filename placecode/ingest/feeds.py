@@ -79,7 +79,7 @@ FEEDS: dict[str, Feed] = {f.kind: f for f in (
         Col("mask", "bool", required=False),
         Col("credential", "choice", required=False,
             choices=("app", "id_card", "social_security_card", "face"))),
-        keys=("scan_id",)),
+        keys=("scan_id", "ts")),
     Feed("health_codes", t.health_codes, (
         PERSON, Col("colour", "choice", choices=("green", "yellow", "red")),
         Col("since", "time"), Col("reason", "text", required=False)),
@@ -416,7 +416,7 @@ def _load_scans(conn, feed, v, keys, now) -> None:
         "temperature_c": np.where(np.isnan(temp), None, temp),
         "mask": np.where(np.isnan(mask), None, mask == 1.0),
         "credential": _opt(v["credential"]),
-    }, keys=("scan_id",))
+    }, keys=feed.keys)
     count_scans(conn, pd.DataFrame({
         "venue_id": venue_ids, "ts": pd.to_datetime(ts).to_pydatetime(), "verdict": verdict,
         "kind": kinds, "district_id": vinfo["district_id"].reindex(venue_ids).to_numpy(),

@@ -4,7 +4,10 @@ in the same transaction.
 One `Ingestor` per process. SQLite has a single writer, so its batches go through one lock (DESIGN:
 route all ingest through one writer); PostgreSQL runs them concurrently. A transaction that loses
 a race (the same scan_id from two requests, a busy database) is retried from the start, so a
-client never sees half a batch.
+client never sees half a batch. The database's unique key is (scan_id, ts) (on PostgreSQL `scans`
+is partitioned by day): a repeat with the same time hits it, one with another time is answered
+as a conflict from what is stored; only two different scans under one scan_id racing each other
+in the same instant could both be stored.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,6 +26,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from placecode.clock import city_now
 from placecode.db import schema as t
+from placecode.db.partitions import ensure_scan_partitions
 from placecode.dispatch.alerts import raise_alerts
 from placecode.ingest.rollups import count_scans
 from placecode.pseudonym import person_key
@@ -152,6 +156,8 @@ class Ingestor:
         self._venues: dict[str, tuple[int, str, int]] = {}
         self._venues_lock = threading.Lock()
         self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
+        # days known to have their scans partition (PostgreSQL); others are made before storing
+        self._partition_days: set[date] = set()
 
     def now(self) -> datetime:
         return city_now(self.timezone)
@@ -168,6 +174,7 @@ class Ingestor:
                 results[i] = _error(obj.get("scan_id") if isinstance(obj, dict) else None, exc)
         for attempt in range(ATTEMPTS):
             try:
+                self._ensure_partitions({scan.ts.date() for _, scan in parsed})
                 if self._write_lock:
                     with self._write_lock:
                         stored = self._store(parsed, now)
@@ -181,6 +188,18 @@ class Ingestor:
         for i, result in stored.items():
             results[i] = result
         return results  # type: ignore[return-value]
+
+    def _ensure_partitions(self, days: set[date]) -> None:
+        """The daily scans partitions for `days`, in a transaction of their own (the default
+        partition would take the rows anyway, but retention drops whole days)."""
+        missing = days - self._partition_days
+        if not missing or self.engine.dialect.name != "postgresql":
+            return
+        first, last = min(missing), max(missing)
+        with self.engine.begin() as conn:
+            ensure_scan_partitions(conn, first, last)
+        self._partition_days.update(first + timedelta(days=n)
+                                    for n in range((last - first).days + 1))
 
     def _venue_rows(self, conn: Connection, codes: set[str]) -> dict[str, tuple[int, str, int]]:
         """Venue code → (id, kind, district, sub-district); cached, since venues rarely change."""

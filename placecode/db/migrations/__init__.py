@@ -57,9 +57,11 @@ def stamp(conn: Connection, target: str = "head") -> None:
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
     """What autogenerate compares: not the PostgreSQL-only objects the metadata leaves out
-    (daily scan partitions, geometry columns and their indexes), nor a constraint the metadata
-    creates on some databases only (`ddl_if`) where the database lacks it."""
-    if type_ == "table" and reflected and (NAME.match(name) or name == DEFAULT_PARTITION):
+    (PostGIS's own table, daily scan partitions, geometry columns and their indexes), nor a
+    constraint the metadata creates on some databases only (`ddl_if`) where the database
+    lacks it."""
+    if type_ == "table" and reflected and (
+            NAME.match(name) or name in (DEFAULT_PARTITION, "spatial_ref_sys")):
         return False
     if reflected and type_ == "column" and name == GEOMETRY_COLUMN:
         return False
