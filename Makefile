@@ -57,3 +57,12 @@ boundaries: install
 
 clean:
 	rm -rf $(VENV) assets/vendor tests/artifacts
+
+# Reliability soak (issue 9; not part of `make test`): 1,000 scans/s for SOAK_MINUTES through
+# `placecode serve --workers 2` on a fresh small demo, webhook receiver down for the whole run;
+# counts lost and duplicated scans and alert pushes, appends a row to bench/RESULTS.md.
+# SOAK_ARGS="--backend postgresql" or "--mode single --rate 500" for the other runs.
+SOAK_MINUTES ?= 10
+.PHONY: soak
+soak: install-test
+	$(BIN)/python bench/bench_load.py --minutes $(SOAK_MINUTES) --receiver-outage $(SOAK_ARGS)
