@@ -182,6 +182,15 @@ def cmd_reevaluate(args: argparse.Namespace) -> None:
           + (", ".join(f"{v} {n:,}" for v, n in sorted(result.flagged.items())) or "none"))
 
 
+def cmd_purge(args: argparse.Namespace) -> None:
+    from placecode.retention import purge
+
+    settings = _settings(args)
+    report = purge(_engine(settings), city_now(settings.timezone), settings.retention_days,
+                   settings.audit_retention_days)
+    print("\n".join(report.lines()))
+
+
 def cmd_trace(args: argparse.Namespace) -> None:
     from placecode.tracing.contacts import TraceParams, UnknownPerson, trace_report
 
@@ -362,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("reevaluate", cmd_reevaluate, "recompute every person's status under the rules")
     p.add_argument("--quiet", action="store_true")
+
+    add("purge", cmd_purge, "delete personal rows past PLACECODE_RETENTION_DAYS and audit rows "
+        "past PLACECODE_AUDIT_RETENTION_DAYS (rollups stay)")
 
     p = add("deliver", cmd_deliver, "deliver pending alert pushes (loops; --once for one pass)")
     p.add_argument("--once", action="store_true")
