@@ -11,7 +11,8 @@ upgrades them.
 
 from __future__ import annotations
 
-from sqlalchemy import DDL, MetaData, event
+from sqlalchemy import DDL, Connection, MetaData, event
+from sqlalchemy.exc import DBAPIError
 
 GEOMETRY_COLUMN = "geom"
 SRID = 4326
@@ -34,9 +35,22 @@ def geometry_index(table: str) -> str:
     return f"ix_{table}_{GEOMETRY_COLUMN}"
 
 
-def extension_ddl() -> list[str]:
-    """PostGIS itself and the GeoJSON helper (needs the right to create extensions)."""
-    return ["CREATE EXTENSION IF NOT EXISTS postgis", MULTIPOLYGON_FUNCTION]
+def ensure_extension(conn: Connection) -> None:
+    """PostGIS in this database, and the GeoJSON helper. Creating the extension takes a
+    superuser: without one, an administrator runs `CREATE EXTENSION postgis` once, first."""
+    if conn.exec_driver_sql("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").first() is None:
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql("CREATE EXTENSION postgis")
+        except DBAPIError as exc:
+            from placecode.db.engine import DatabaseError
+
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise DatabaseError(
+                f"PostGIS is not in database {conn.engine.url.database} and cannot be added "
+                f"({reason}): run `CREATE EXTENSION postgis;` in it as a superuser (the "
+                "postgresql-15-postgis-3 package provides it), then start again") from None
+    conn.exec_driver_sql(MULTIPOLYGON_FUNCTION)
 
 
 def geometry_ddl(table: str) -> list[str]:
@@ -53,8 +67,7 @@ def geometry_ddl(table: str) -> list[str]:
 
 def _create_extension(target, connection, tables=(), **kw) -> None:
     if connection.dialect.name == "postgresql" and tables:
-        for statement in extension_ddl():
-            connection.exec_driver_sql(statement)
+        ensure_extension(connection)
 
 
 def register(metadata: MetaData) -> None:

@@ -10,11 +10,11 @@ from datetime import date, datetime, timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, bindparam, inspect, select, text
+from sqlalchemy import Engine, bindparam, create_engine, inspect, select, text
 
 from placecode.db import migrations
 from placecode.db import schema as t
-from placecode.db.engine import get_engine, init_db
+from placecode.db.engine import DatabaseError, get_engine, init_db
 from placecode.db.migrations import baseline as b
 from placecode.db.partitions import partition_name
 
@@ -174,3 +174,23 @@ def test_migrations_upgrading_a_current_database_changes_nothing(db_url):
     assert structure(engine) == shape
     with engine.connect() as conn:
         assert migrations.current(conn) == migrations.head() == "0002"
+
+
+def test_migrations_without_the_right_to_add_postgis_say_what_to_do(pg_server):
+    """A database user that may not create extensions gets one line naming the fix; once an
+    administrator has added PostGIS, the same user sets the schema up."""
+    url = pg_server.create_database()
+    name = url.rsplit("/", 1)[1]
+    admin = create_engine(pg_server.admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE ROLE "{name}_owner" LOGIN')
+        conn.exec_driver_sql(f'ALTER DATABASE "{name}" OWNER TO "{name}_owner"')
+    admin.dispose()
+    engine = get_engine(url.replace("postgres@", f"{name}_owner@"))
+    with pytest.raises(DatabaseError, match=r"run `CREATE EXTENSION postgis;` in it as a super"):
+        init_db(engine)
+    superuser = create_engine(url)
+    with superuser.begin() as conn:
+        conn.exec_driver_sql("CREATE EXTENSION postgis")
+    superuser.dispose()
+    assert "scans" in init_db(engine)

@@ -6,7 +6,8 @@ name the same index on both. The ingest still answers a scan_id sent again with 
 a conflict (409), so a scan_id names one scan.
 
 PostgreSQL only:
-- PostGIS: `districts.geom`, `subdistricts.geom` (MultiPolygon) and `venues.geom` (Point), SRID
+- PostGIS (created here if the user may; else an administrator runs `CREATE EXTENSION postgis`
+  first): `districts.geom`, `subdistricts.geom` (MultiPolygon) and `venues.geom` (Point), SRID
   4326, stored generated columns from the GeoJSON text / lon, lat, each with a GIST index
   (placecode.db.postgis).
 - `scans` is partitioned by RANGE (ts), one partition per city-local day (`scans_pYYYYMMDD`) and
@@ -30,7 +31,7 @@ from __future__ import annotations
 from alembic import op
 
 from placecode.db.partitions import DEFAULT_PARTITION, ensure_scan_partitions
-from placecode.db.postgis import GEOMETRY, extension_ddl, geometry_ddl
+from placecode.db.postgis import GEOMETRY, ensure_extension, geometry_ddl
 
 revision = "0002"
 down_revision = "0001"
@@ -83,8 +84,7 @@ def upgrade() -> None:
         op.drop_index("ux_scans_scan_id", table_name="scans")
         op.create_index("ux_scans_scan_id_ts", "scans", ["scan_id", "ts"], unique=True)
         return
-    for statement in extension_ddl():
-        op.execute(statement)
+    ensure_extension(op.get_bind())
     for table in GEOMETRY:
         for statement in geometry_ddl(table):
             op.execute(statement)
