@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from placecode.auth.tokens import issue_token
 from placecode.db import schema as t
-from tests.browser.conftest import PASSWORDS, dash_post, login
+from tests.browser.conftest import dash_post, login
 from tests.browser.test_rules_alerts import red_scan
 from tests.browser.test_venues import flagged_venue
 
