@@ -34,7 +34,10 @@ def redact(url: str) -> str:
 
 @functools.cache
 def get_engine(url: str) -> Engine:
-    """Engine for `url`, created once per process (safe under several gunicorn workers)."""
+    """Engine for `url`, created once per process (safe under several gunicorn workers).
+
+    hide_parameters: a database error printed to a log must not carry the person keys, ID
+    numbers or names that were its bound values."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -47,12 +50,13 @@ def get_engine(url: str) -> Engine:
                 raise DatabaseError(
                     f"cannot create the SQLite file {parsed.database}: {exc.strerror}"
                 ) from None
-        engine = create_engine(parsed, connect_args={"timeout": 30})
+        engine = create_engine(parsed, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "checkout", _sqlite_foreign_keys_on)
         return engine
     try:
-        return create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+        return create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 5},
+                             hide_parameters=True)
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
         raise DatabaseError(f"database URL {redact(url)}: unsupported driver ({exc})") from None
 
