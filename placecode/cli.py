@@ -191,6 +191,24 @@ def cmd_purge(args: argparse.Namespace) -> None:
     print("\n".join(report.lines()))
 
 
+def cmd_backup(args: argparse.Namespace) -> None:
+    from placecode.db.backup import backup
+    from placecode.db.engine import redact
+
+    settings = _settings(args)
+    size = backup(settings.database_url, args.out)
+    print(f"backed up {redact(settings.database_url)} to {args.out} ({size / 1e6:,.1f} MB)")
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    from placecode.db.backup import restore
+    from placecode.db.engine import redact
+
+    settings = _settings(args)
+    restore(settings.database_url, args.file, force=args.force)
+    print(f"restored {args.file} into {redact(settings.database_url)}")
+
+
 def cmd_trace(args: argparse.Namespace) -> None:
     from placecode.tracing.contacts import TraceParams, UnknownPerson, trace_report
 
@@ -374,6 +392,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("purge", cmd_purge, "delete personal rows past PLACECODE_RETENTION_DAYS and audit rows "
         "past PLACECODE_AUDIT_RETENTION_DAYS (rollups stay)")
+
+    p = add("backup", cmd_backup, "write a consistent backup while the server runs (SQLite: "
+            "its backup API; PostgreSQL: pg_dump custom format)")
+    p.add_argument("out", help="the backup file to write (never overwritten)")
+    p = add("restore", cmd_restore, "load a backup made by `placecode backup`")
+    p.add_argument("file")
+    p.add_argument("--force", action="store_true",
+                   help="replace a database that is not empty (stop the server first)")
 
     p = add("deliver", cmd_deliver, "deliver pending alert pushes (loops; --once for one pass)")
     p.add_argument("--once", action="store_true")
