@@ -16,6 +16,9 @@ PG_BIN_DIRS = [Path("/usr/lib/postgresql/15/bin"), *sorted(Path("/usr/lib/postgr
     "*/bin"), reverse=True)]
 
 
+EXTENSION_OWNED = ("COMMENT - EXTENSION", "TABLE DATA public spatial_ref_sys")
+
+
 def _pg_tool(name: str) -> str:
     for folder in PG_BIN_DIRS:
         if (folder / name).exists():
@@ -73,10 +76,24 @@ def restore(url: str, source: Path, force: bool = False) -> None:
         with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
             src.backup(dst)
     elif backend == "postgresql":
-        args = [_pg_tool("pg_restore"), "--no-owner", "--exit-on-error", f"--dbname={_libpq(url)}"]
+        tool = _pg_tool("pg_restore")
+        # Everything but what belongs to the PostGIS extension (its comment, its spatial_ref_sys
+        # rows): only a superuser may write those, and CREATE EXTENSION already made them.
+        listing = subprocess.run([tool, "--list", str(source)], capture_output=True, text=True)
+        if listing.returncode != 0:
+            raise DatabaseError(f"{source} is not a placecode PostgreSQL backup: "
+                                f"{(listing.stderr.strip().splitlines() or ['unreadable'])[-1]}")
+        wanted = source.with_name(source.name + ".list")
+        wanted.write_text("\n".join(line for line in listing.stdout.splitlines()
+                                     if not any(own in line for own in EXTENSION_OWNED)))
+        args = [tool, "--no-owner", "--exit-on-error", f"--use-list={wanted}",
+                f"--dbname={_libpq(url)}"]
         if force:
             args[1:1] = ["--clean", "--if-exists"]
-        _run([*args, str(source)], url)
+        try:
+            _run([*args, str(source)], url)
+        finally:
+            wanted.unlink(missing_ok=True)
     else:
         raise DatabaseError(f"no restore for {backend} databases")
 
