@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 import pandas as pd
 from sqlalchemy import Engine, func, select, update
 
+from placecode.auth.audit import record
 from placecode.auth.scope import Scope
 from placecode.db import schema as t
 from placecode.dispatch import board, rollcall
@@ -134,6 +135,17 @@ def _roll_district(scope: Scope, district_id: int) -> None:
     own = _district(scope)
     if own is not None and own != district_id:
         raise ScopeError("that is another district's roll-call")
+
+
+def export_roll_call(engine: Engine, scope: Scope, district_id: int, day: date,
+                     username: str, now: datetime) -> pd.DataFrame:
+    """`day`'s roll-call of one district for download (it names staff): audited."""
+    _roll_district(scope, district_id)
+    with engine.begin() as conn:
+        frame = rollcall.summary(conn, district_id, day)
+        record(conn, "export_roll_call", username=username, subject=f"district {district_id}",
+               detail=f"{day} · {len(frame)} rows", now=now)
+    return frame
 
 
 def roll_call_board(engine: Engine, scope: Scope, district_id: int, day: date

@@ -189,7 +189,9 @@ def roll_board(district, _opened, _tick, lang):
     prevent_initial_call=True,
 )
 def roll_export(_n, district):
-    day = current_city_now().date()
-    today, _ = q.roll_call_board(current_engine(), current_scope(), int(district), day)
+    now = current_city_now()
+    day = now.date()
+    today = q.export_roll_call(current_engine(), current_scope(), int(district), day,
+                               current_user.username, now)
     return dcc.send_data_frame(today.drop(columns=["subdistrict_id"]).to_csv,
                                f"roll-call-{district}-{day:%Y%m%d}.csv", index=False)

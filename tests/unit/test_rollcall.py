@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from placecode.db import schema as t
 from placecode.dispatch.rollcall import (
@@ -57,3 +57,21 @@ def test_rollcall_counts_present_absent_and_waiting(staffed):
 def test_rollcall_not_open_shows_nothing(staffed):
     with staffed.connect() as conn:
         assert summary(conn, 1, DAY).empty and history(conn, 1).empty
+
+
+def test_rollcall_export_names_staff_so_it_is_audited_and_scoped(staffed):
+    from placecode.auth.scope import Scope
+    from queries import dispatch as q
+    from queries.alerts import ScopeError
+
+    with staffed.begin() as conn:
+        open_roll_call(conn, 1, DAY, "officer", NOW)
+        answer(conn, 2, DAY, False, NOW, reason="病假")
+    frame = q.export_roll_call(staffed, Scope("duty_officer", 1), 1, DAY, "officer", NOW)
+    assert frame.iloc[0].absent_names == "李娜（病假）"
+    with staffed.connect() as conn:
+        logged = conn.execute(select(t.audit_log.c.action, t.audit_log.c.username,
+                                     t.audit_log.c.subject)).all()
+    assert [tuple(r) for r in logged] == [("export_roll_call", "officer", "district 1")]
+    with pytest.raises(ScopeError):
+        q.export_roll_call(staffed, Scope("duty_officer", 2), 1, DAY, "other", NOW)
