@@ -150,6 +150,10 @@ def test_migrations_postgresql_gets_geometry_and_daily_scan_partitions(pg_server
         assert conn.exec_driver_sql(
             "SELECT d.id FROM districts d JOIN venues v ON ST_Contains(d.geom, v.geom) "
             "WHERE v.id = 2").scalar() == 371002
+        # the rewritten tables are vacuumed and analysed, not left for autovacuum
+        assert conn.exec_driver_sql(
+            "SELECT count(*) FROM pg_stat_user_tables WHERE last_vacuum IS NOT NULL "
+            "AND relname IN ('districts', 'subdistricts', 'venues')").scalar() == 3
         fks = {fk["name"] for fk in inspect(conn).get_foreign_keys("alerts")}
         assert "fk_alerts_scan_id" not in fks
         assert inspect(conn).get_pk_constraint("scans")["constrained_columns"] == ["id", "ts"]

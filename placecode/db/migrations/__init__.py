@@ -43,11 +43,14 @@ def current(conn: Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(conn: Connection, target: str = "head") -> None:
-    """Upgrade to `target`; from no revision, 0001 first completes an older placecode schema."""
-    if target == "head" and current(conn) == head():
-        return  # the common case, without loading the revision scripts
+def upgrade(conn: Connection, target: str = "head") -> bool:
+    """Upgrade to `target`; from no revision, 0001 first completes an older placecode schema.
+    Returns whether any revision ran."""
+    before = current(conn)
+    if target == "head" and before == head():
+        return False  # the common case, without loading the revision scripts
     command.upgrade(config(conn), target)
+    return current(conn) != before
 
 
 def stamp(conn: Connection, target: str = "head") -> None:
