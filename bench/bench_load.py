@@ -163,12 +163,13 @@ class Window:
     tag: str
     acked: dict = field(default_factory=dict)  # scan_id -> verdict
     unacked: set = field(default_factory=set)  # sent, never acknowledged (after the drain)
-    latency: list = field(default_factory=list)  # (minute, seconds) per scan
+    latency: list = field(default_factory=list)  # (due, seconds) per scan: due from the start
     outcomes: Counter = field(default_factory=Counter)  # per request attempt
     retried: int = 0  # requests that needed more than one attempt
     unsent: int = 0  # scans never offered: the devices fell too far behind
     minutes: list = field(default_factory=list)  # per-minute samples (dicts)
     cpu: dict = field(default_factory=dict)
+    cpu_series: list = field(default_factory=list)  # (t, client, app, db, other) cores per 10 s
     wall: float = 0.0
 
 
@@ -237,10 +238,9 @@ def run_window(w: Window, port: int, token: str, venues: list[str], people: np.n
             if ids[0] in unacked:
                 continue
             done = time.perf_counter()
-            minute = int((due - t0) // 60)
             for sid, r in zip(ids, results, strict=True):
                 acked[sid] = r["verdict"]
-                lat.append((minute, done - due))
+                lat.append((due - t0, done - due))
         if conn is not None:
             conn.close()
         with lock:
@@ -255,10 +255,19 @@ def run_window(w: Window, port: int, token: str, venues: list[str], people: np.n
     threads = [threading.Thread(target=device, args=(k,), daemon=True) for k in range(w.devices)]
     for th in threads:
         th.start()
-    # one sample a minute: server memory, database size, progress
+    # one sample a minute: server memory, database size, progress; CPU every 10 s, to tell a
+    # stall of our own from one caused by other work on this shared machine
     next_sample = t0
+    last = (time.perf_counter(), *cpu0)
     while any(th.is_alive() for th in threads):
         now = time.perf_counter()
+        if now - last[0] >= 10:
+            cpu = (now, time.process_time(), tree_cpu(server_pid), tree_cpu(db_pid), busy_cpu())
+            span = cpu[0] - last[0]
+            used = [(a - b) / span for a, b in zip(cpu[1:], last[1:], strict=True)]
+            w.cpu_series.append((now - t0, used[0], used[1], used[2],
+                                 max(0.0, used[3] - used[0] - used[1] - used[2])))
+            last = cpu
         if now >= next_sample:
             w.minutes.append({"t": round(now - t0), "rss_mib": tree_rss_mib(server_pid),
                               "db_mib": sum(p.stat().st_size for p in db_files if p.exists())
@@ -443,7 +452,7 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
     lat = np.array([s for _, s in w.latency]) * 1000
-    minute_of = np.array([m for m, _ in w.latency])
+    minute_of = np.array([int(d // 60) for d, _ in w.latency])
     per_minute = [(m, int((minute_of == m).sum()), float(np.percentile(lat[minute_of == m], 99)))
                   for m in np.unique(minute_of)] if len(lat) else []
     full = [pm for pm in per_minute if pm[0] < int(w.seconds // 60)] or per_minute
@@ -468,7 +477,15 @@ def main() -> None:
            f"{alerts} | {rss} | {w.cpu['client']:.2f} / {w.cpu['app']:.2f} / {db_cpu} / "
            f"{other:.2f} | {stamp}{'; ' + args.note if args.note else ''} |")
     for m, n, p99 in per_minute:
-        print(f"  minute {m + 1:3}: {n:7,} scans acked, p99 {p99:8.1f} ms")
+        cores = [c for c in w.cpu_series if m * 60 <= c[0] < (m + 1) * 60]
+        app = np.mean([c[2] for c in cores]) if cores else float("nan")
+        other = np.mean([c[4] for c in cores]) if cores else float("nan")
+        print(f"  minute {m + 1:3}: {n:7,} scans acked, p99 {p99:8.1f} ms; cores: app {app:.2f}, "
+              f"other processes {other:.2f} (max 10 s: "
+              f"{max((c[4] for c in cores), default=float('nan')):.2f})")
+    slow = sorted({int(d) for d, s in w.latency if s > 1})
+    if slow:
+        print(f"  stalls (a scan waited > 1 s), seconds into the run: {slow[:40]}")
     print(f"outcomes {dict(w.outcomes)}; verdicts {Counter(w.acked.values())}")
     print(row)
     if not args.no_record:

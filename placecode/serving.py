@@ -19,10 +19,25 @@ def serve_gunicorn(app_factory: Callable, host: str, port: int, workers: int,
         def load_config(self) -> None:
             for key, value in {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
                                "worker_class": "gthread", "keepalive": 30, "timeout": 60,
-                               "accesslog": None, "errorlog": "-", "loglevel": "warning"}.items():
+                               "accesslog": None, "errorlog": "-", "loglevel": "warning",
+                               "post_fork": _fresh_connections}.items():
                 self.cfg.set(key, value)
 
         def load(self):
             return app_factory()
 
     _App().run()
+
+
+def _fresh_connections(_arbiter, _worker) -> None:
+    """gunicorn's post_fork hook: a worker must not use the pooled connections it inherited from
+    the arbiter (opened by init_db and the outbox worker before the fork). Two processes on one
+    PostgreSQL connection break its protocol ("prepared statement _pg3_0 already exists", a 500);
+    on one SQLite handle, its locking. Each pool forgets them without closing them (they are the
+    arbiter's), and the worker opens its own."""
+    import gc
+
+    from sqlalchemy import Engine
+
+    for engine in [o for o in gc.get_objects() if isinstance(o, Engine)]:
+        engine.dispose(close=False)

@@ -4,19 +4,22 @@ At-least-once on the wire, exactly once for the receiver: every request carries 
 `Idempotency-Key` the receiver deduplicates on. A row is claimed before sending (its next attempt
 pushed past the request timeout), so two workers never send the same row at the same moment.
 A failed row waits 1, 2, 4 ... seconds, up to PLACECODE_OUTBOX_MAX_BACKOFF_SECONDS, so a receiver
-back after an outage gets everything within that long.
+back after an outage gets everything within that long. A receiver that cannot be reached (refused,
+timed out) is tried once per pass: its other due rows wait with that attempt, so a hung receiver
+costs one timeout, not one per row, and does not hold up the others' pushes.
 """
 
 from __future__ import annotations
 
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, bindparam, select, update
 
 from placecode.db import schema as t
 from placecode.dispatch.board import mark_notified
@@ -29,7 +32,8 @@ MAX_BACKOFF_S = setting_default("PLACECODE_OUTBOX_MAX_BACKOFF_SECONDS")
 @dataclass
 class Delivery:
     sent: int = 0
-    failed: int = 0
+    failed: int = 0  # including rows not tried because their receiver had just failed
+    more: bool = False  # the pass stopped at its limit: more rows are due
 
 
 def backoff(attempts: int, cap_s: float = MAX_BACKOFF_S) -> timedelta:
@@ -84,7 +88,14 @@ def deliver_due(engine: Engine, now: Callable[[], datetime], limit: int = 200,
                                   o.c.idempotency_key, o.c.attempts, o.c.next_attempt_at)
                            .where(o.c.state == "pending", o.c.next_attempt_at <= now())
                            .order_by(o.c.id).limit(limit)).all()
+    report.more = len(due) == limit
+    unreachable: dict[str, tuple[str, datetime]] = {}  # receiver -> (reason, next attempt)
+    waiting: dict[str, list] = {}  # receiver -> its rows not tried in this pass
     for row in due:
+        receiver = urllib.parse.urlsplit(row.url).netloc
+        if receiver in unreachable:
+            waiting.setdefault(receiver, []).append(row)
+            continue
         with engine.begin() as conn:
             claimed = conn.execute(
                 update(o).where(o.c.id == row.id, o.c.state == "pending",
@@ -97,11 +108,13 @@ def deliver_due(engine: Engine, now: Callable[[], datetime], limit: int = 200,
             post(row.url, row.payload, row.idempotency_key)
         except (OSError, urllib.error.URLError, ValueError) as exc:
             reason = _reason(exc)
+            retry_at = now() + backoff(attempts, cap)
             with engine.begin() as conn:
                 conn.execute(update(o).where(o.c.id == row.id).values(
-                    attempts=attempts, next_attempt_at=now() + backoff(attempts, cap),
-                    last_error=str(reason)[:200]))
+                    attempts=attempts, next_attempt_at=retry_at, last_error=str(reason)[:200]))
             report.failed += 1
+            if not isinstance(exc, urllib.error.HTTPError):  # an answer is about this row only
+                unreachable[receiver] = (reason, retry_at)
             continue
         with engine.begin() as conn:
             conn.execute(update(o).where(o.c.id == row.id).values(
@@ -109,6 +122,16 @@ def deliver_due(engine: Engine, now: Callable[[], datetime], limit: int = 200,
         report.sent += 1
         if row.idempotency_key.startswith("alert-"):
             mark_notified(engine, row.alert_id, now())
+    for receiver, rows in waiting.items():
+        reason, retry_at = unreachable[receiver]
+        with engine.begin() as conn:  # unless another worker has claimed one meanwhile
+            conn.execute(
+                update(o).where(o.c.id == bindparam("row_id"), o.c.state == "pending",
+                                o.c.next_attempt_at == bindparam("was"))
+                .values(attempts=o.c.attempts + 1, next_attempt_at=retry_at,
+                        last_error=f"{reason}; not tried: {receiver} just failed"[:200]),
+                [{"row_id": r.id, "was": r.next_attempt_at} for r in rows])
+        report.failed += len(rows)
     return report
 
 
@@ -124,11 +147,13 @@ class OutboxWorker(threading.Thread):
 
     def run(self) -> None:
         while not self.stopped.is_set():
+            more = False
             try:
-                deliver_due(self.engine, self.now, max_backoff_s=self.max_backoff_s)
+                more = deliver_due(self.engine, self.now, max_backoff_s=self.max_backoff_s).more
             except Exception as exc:  # keep delivering after a database hiccup
                 print(f"outbox: {type(exc).__name__}: {str(exc)[:200]}", flush=True)
-            self.stopped.wait(self.every_s)
+            if not more:  # a backlog (a receiver back after an outage) goes out without pauses
+                self.stopped.wait(self.every_s)
 
     def stop(self) -> None:
         self.stopped.set()

@@ -40,11 +40,13 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
 class ServeProcess:
-    """`placecode serve` (one process, Flask's threaded server) on a fixed port, so that it can be
-    killed and started again where the clients expect it."""
+    """`placecode serve` on a fixed port, so that it can be killed and started again where the
+    clients expect it: one process (Flask's threaded server) or, with workers > 1, gunicorn's
+    arbiter and its forked workers, in a process group of their own."""
 
-    def __init__(self, instance: Path, db_url: str, env: dict[str, str] | None = None):
-        self.instance, self.db_url = instance, db_url
+    def __init__(self, instance: Path, db_url: str, env: dict[str, str] | None = None,
+                 workers: int = 1):
+        self.instance, self.db_url, self.workers = instance, db_url, workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "PLACECODE_INSTANCE_DIR": str(instance),
@@ -61,7 +63,8 @@ class ServeProcess:
         log.flush()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "placecode.cli", "serve", "--db", self.db_url,
-             "--port", str(self.port)], env=self.env, stdout=log, stderr=subprocess.STDOUT)
+             "--port", str(self.port), "--workers", str(self.workers)], env=self.env,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         self.starts += 1
         while True:
@@ -74,22 +77,35 @@ class ServeProcess:
                 time.sleep(0.1)
 
     def kill9(self) -> None:
-        """SIGKILL: no shutdown code runs, connections and transactions are cut mid-way."""
+        """SIGKILL to every process of the server at once (a crashed machine or container): no
+        shutdown code runs, connections and transactions are cut mid-way."""
         assert self.proc is not None and self.proc.poll() is None, "the server is not running"
-        os.kill(self.proc.pid, signal.SIGKILL)
+        os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(10)
+        deadline = time.monotonic() + 10
+        while _group_alive(self.proc.pid):  # forked workers die with it; the port is free then
+            assert time.monotonic() < deadline, "server processes survived SIGKILL"
+            time.sleep(0.05)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(10)
+                self.proc.wait(20)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(10)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 class Devices:
@@ -412,8 +428,9 @@ def serve_factory() -> Iterator:
     """Make ServeProcess objects; every one still running at the end is stopped."""
     made: list[ServeProcess] = []
 
-    def make(instance: Path, db_url: str, env: dict[str, str] | None = None) -> ServeProcess:
-        made.append(ServeProcess(instance, db_url, env))
+    def make(instance: Path, db_url: str, env: dict[str, str] | None = None,
+             workers: int = 1) -> ServeProcess:
+        made.append(ServeProcess(instance, db_url, env, workers))
         return made[-1]
 
     yield make

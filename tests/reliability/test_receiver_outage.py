@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
@@ -17,10 +19,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from placecode.db import schema as t
-from tests.conftest import free_port
+from placecode.dispatch.outbox import deliver_due
+from placecode.dispatch.receiver import Receiver
+from placecode.ingest.scans import Ingestor
+from tests.conftest import SECRET, free_port
 from tests.reliability.conftest import (
     TZ,
     artifact_line,
@@ -159,3 +164,65 @@ def test_reliability_receiver_outage_delivers_each_alert_once_after(city_db, ser
                   outage_s=round(up_at - down_at, 1), catch_up_s=round(catch_up_s, 2),
                   attempts_during_outage=int(pending["attempts"].sum()),
                   max_backoff_s=1)
+
+
+class HungReceiver:
+    """Accepts connections and never answers (a receiver stuck behind a dead proxy)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(50)
+        self.port = self.sock.getsockname()[1]
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                self.held.append(self.sock.accept()[0])
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+def test_reliability_hung_receiver_costs_one_timeout_and_holds_up_no_other(city_db):
+    engine = city_db.engine
+    hung, healthy = HungReceiver(), Receiver("127.0.0.1", free_port())
+    threading.Thread(target=healthy.serve_forever, daemon=True).start()
+    try:
+        with engine.begin() as conn:  # district HQs' receiver hangs, communities' answers
+            for level, port in (("district", hung.port), ("community", healthy.server_port)):
+                conn.execute(update(t.webhooks).where(t.webhooks.c.level == level).values(
+                    url=f"http://127.0.0.1:{port}/{level}/{{{level}_id}}", active=True))
+        ingest = Ingestor(engine, SECRET, "Asia/Shanghai", 28)
+        tag = f"hung{uuid.uuid4().hex[:8]}"
+        now = ingest.now()
+        results = ingest.ingest([
+            {"scan_id": f"{tag}-{i}", "venue_code": scan_inputs(engine, city_db.instance)[0][0],
+             "person": who, "ts": now.isoformat() + "+08:00"}
+            for i, who in enumerate(managed_people(city_db)[20:24])])
+        assert [r["verdict"] for r in results] == ["red"] * 4
+        ids = [r["scan_id"] for r in results]
+
+        report = deliver_due(engine, ingest.now)  # one pass of the outbox worker
+
+        rows = outbox(engine, ids)
+        district = rows[rows.receiver.str.startswith("district")]
+        community = rows[rows.receiver.str.startswith("community")]
+        assert len(district) == len(community) == 4
+        assert (community.state == "delivered").all()
+        assert sorted(a["idempotency_key"] for a in healthy.received.values()
+                      if a["idempotency_key"] in set(community.key)) == sorted(community.key)
+        assert len(hung.held) == 1  # one request to the hung receiver, not four
+        assert (district.state == "pending").all() and (district.attempts == 1).all()
+        assert district.last_error.str.startswith("timed out").all(), district.last_error
+        assert report.sent >= 4 and report.failed >= 4  # (other rows: earlier tests of the module)
+    finally:
+        hung.close()
+        healthy.shutdown()
+        healthy.server_close()
