@@ -97,4 +97,7 @@ def purge(engine: Engine, now: datetime, retention_days: int, audit_retention_da
                      subject=f"before {keep_from}" + (f" (held from {report.held_from})"
                                                       if report.held_from else ""),
                      detail=", ".join(f"{k} {v}" for k, v in removed.items()), now=now)
+    if engine.dialect.name == "postgresql" and removed["scans"]:
+        with engine.connect() as conn:  # autovacuum never analyzes a partitioned parent
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE scans")
     return report
