@@ -209,6 +209,21 @@ def cmd_restore(args: argparse.Namespace) -> None:
     print(f"restored {args.file} into {redact(settings.database_url)}")
 
 
+def cmd_copy_db(args: argparse.Namespace) -> None:
+    import time
+
+    from placecode.db.copy import copy_database
+    from placecode.db.engine import redact
+
+    settings = _settings(args)
+    started = time.monotonic()
+    counts = copy_database(args.source, settings.database_url,
+                           progress=None if args.quiet else print)
+    print(f"copied {sum(counts.values()):,} rows ({counts.get('scans', 0):,} scans) from "
+          f"{args.source} into {redact(settings.database_url)} in "
+          f"{time.monotonic() - started:,.0f} s")
+
+
 def cmd_trace(args: argparse.Namespace) -> None:
     from placecode.tracing.contacts import TraceParams, UnknownPerson, trace_report
 
@@ -400,6 +415,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--force", action="store_true",
                    help="replace a database that is not empty (stop the server first)")
+    p = add("copy-db", cmd_copy_db, "copy a SQLite pilot's database into an empty PostgreSQL "
+            "database (--db); run the server there with the pilot's secret key")
+    p.add_argument("source", help="the SQLite database: sqlite:///path/placecode.db or the path")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
 
     p = add("deliver", cmd_deliver, "deliver pending alert pushes (loops; --once for one pass)")
     p.add_argument("--once", action="store_true")
