@@ -87,8 +87,8 @@ def test_commander_reads_the_rules_but_cannot_change_them(page, server):
     assert len(versions(server.db)) == before
 
 
-def red_scan(server) -> str:
-    """A managed resident scans a shop through the scan API; returns the venue code."""
+def red_scan(server, district: int = 371002) -> str:
+    """A managed resident scans a venue of `district` through the scan API; returns its code."""
     import pandas as pd
 
     db = server.db
@@ -96,7 +96,7 @@ def red_scan(server) -> str:
         token = issue_token(conn, "device", "browser test", None, datetime.now())[1]
         pid = conn.execute(text("SELECT person_id FROM person_status WHERE managed = 1 "
                                 "ORDER BY person_id LIMIT 1")).scalar()
-        code = conn.execute(select(t.venues.c.code).where(t.venues.c.district_id == 371002)
+        code = conn.execute(select(t.venues.c.code).where(t.venues.c.district_id == district)
                             .limit(1)).scalar()
     people = pd.read_parquet(db.instance / "demo-people.parquet").set_index("person_id")
     now = datetime.now(ZoneInfo("Asia/Shanghai")) - timedelta(minutes=1)

@@ -28,8 +28,12 @@ def refusals(db, username: str) -> list[tuple[str, str]]:
             .order_by(t.audit_log.c.id))]
 
 
-def venue_grid_body(page, server, code: str) -> str:
-    """The person list request of a venue page, as a city commander's browser sends it."""
+def venue_grid_body(page, server, district: int) -> tuple[str, str]:
+    """A venue of `district` with a flagged scan on the day the pages show (a red scan is sent
+    first: other tests' live scans may have moved that day to today), and the person list
+    request of its page as a city commander's browser sends it."""
+    red_scan(server, district)
+    code = flagged_venue(server.db, district)
     bodies = []
     page.on("request", lambda r: bodies.append(r.post_data) if r.method == "POST" and (
         "_dash-update-component" in r.url and "venue-grid.rowData" in (r.post_data or ""))
@@ -38,7 +42,7 @@ def venue_grid_body(page, server, code: str) -> str:
     page.goto(server.url + f"/venue/{code}")
     page.wait_for_selector("#venue-grid .ag-row")
     assert bodies, "the commander's page asked for its person list"
-    return bodies[-1]
+    return code, bodies[-1]
 
 
 def venue_keys(db, code: str) -> set[str]:
@@ -51,8 +55,7 @@ def venue_keys(db, code: str) -> set[str]:
 
 def test_district_commander_replaying_another_districts_person_list_is_refused_and_logged(
         browser, page, server):
-    code = flagged_venue(server.db, 371003)  # not 环翠区 (371002), huancui's district
-    body = venue_grid_body(page, server, code)
+    code, body = venue_grid_body(page, server, 371003)  # outside huancui's 371002
     keys = venue_keys(server.db, code)
     before = len(refusals(server.db, "huancui"))
     other = browser.new_context()
@@ -72,8 +75,7 @@ def test_district_commander_replaying_another_districts_person_list_is_refused_a
 
 
 def test_planner_replaying_a_person_list_is_refused_and_logged(browser, page, server):
-    code = flagged_venue(server.db, 371002)
-    body = venue_grid_body(page, server, code)
+    code, body = venue_grid_body(page, server, 371002)
     before = len(refusals(server.db, "plan"))
     other = browser.new_context()
     try:
@@ -92,8 +94,7 @@ def test_planner_replaying_a_person_list_is_refused_and_logged(browser, page, se
 def test_wall_token_reaches_nothing_but_the_wall(browser, page, server):
     with server.db.engine.begin() as conn:
         token, secret = issue_token(conn, "wall", "security test", None, datetime.now())
-    code = flagged_venue(server.db, 371002)
-    body = venue_grid_body(page, server, code)
+    code, body = venue_grid_body(page, server, 371002)
     wall = browser.new_context()
     try:
         screen = wall.new_page()
@@ -207,7 +208,8 @@ def test_logs_hold_no_tokens_keys_or_id_numbers(server):
             urllib.request.urlopen(server.url + path, timeout=10)
         except urllib.error.HTTPError:
             pass
-    code = flagged_venue(server.db, 371002)
+    with server.db.engine.connect() as conn:
+        code = conn.execute(select(func.min(t.venues.c.code))).scalar_one()
     request = urllib.request.Request(server.url + "/api/v1/scans", json.dumps({
         "scan_id": "log-test-1", "venue_code": code, "person": id_number,
         "ts": "not-a-time"}).encode(), {"Authorization": f"Bearer {device}",

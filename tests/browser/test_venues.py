@@ -96,6 +96,7 @@ def test_venues_district_commander_sees_own_district_only(page, server):
     with server.db.engine.connect() as conn:
         other = conn.execute(select(func.min(t.venues.c.code))
                              .where(t.venues.c.district_id == 371003)).scalar()
+    page.wait_for_function("document.cookie.includes('placecode_lang=zh')")  # remembered
     page.goto(server.url + f"/venue/{other}")
     page.wait_for_selector(".venue-error")
     assert "不在本辖区" in page.inner_text(".venue-error")  # the language chosen above
