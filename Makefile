@@ -58,10 +58,10 @@ boundaries: install
 clean:
 	rm -rf $(VENV) assets/vendor tests/artifacts
 
-# Reliability soak (issue 9; not part of `make test`): 1,000 scans/s for SOAK_MINUTES through
-# `placecode serve --workers 2` on a fresh small demo, webhook receiver down for the whole run;
-# counts lost and duplicated scans and alert pushes, appends a row to bench/RESULTS.md.
-# SOAK_ARGS="--backend postgresql" or "--mode single --rate 500" for the other runs.
+# Reliability soak (issue 9; not part of `make test`): 1,000 scans/s in batches of 10 for
+# SOAK_MINUTES through `placecode serve` on a fresh small demo (SQLite, one process), the webhook
+# receiver down for the whole run; counts lost and duplicated scans and alert pushes, appends a row
+# to bench/RESULTS.md. SOAK_ARGS="--backend postgresql" or "--mode single --rate 250" for the others.
 SOAK_MINUTES ?= 10
 .PHONY: soak
 soak: install-test

@@ -1,15 +1,15 @@
 """Soak: scans at a fixed rate for minutes through the served API; count lost and duplicated.
 
     python bench/bench_load.py [--backend sqlite|postgresql] [--minutes 10] [--rate 1000]
-                               [--mode batch|single] [--batch 10] [--workers 2]
+                               [--mode batch|single] [--batch 10] [--workers K]
                                [--receiver-outage] [--db URL --instance DIR] [--no-record]
 
 Builds the `small` demo city (3,000 venues) in a temporary folder (SQLite, or a PostgreSQL 15
 cluster of its own with fsync and synchronous_commit on), unless --db/--instance name a built one.
-Starts `placecode serve --workers K` (gunicorn; the outbox worker in its parent) and a webhook
-receiver (`placecode receiver`) that the alerts are pushed to; with --receiver-outage the receiver
-is down for the whole run and started only afterwards, and the time until every alert pushed
-is measured.
+Starts `placecode serve --workers K` (K > 1: gunicorn; the outbox worker in its parent) and a
+webhook receiver (`placecode receiver`) that the alerts are pushed to; with --receiver-outage the
+receiver is down for the whole run and started only afterwards, and the time until every alert is
+pushed is measured.
 
 Devices: --devices threads, each with one keep-alive connection, offer requests open-loop (request
 k is due at k / request-rate seconds whether or not earlier ones are answered): one scan per
@@ -330,7 +330,9 @@ def main() -> None:
     p.add_argument("--mode", choices=("batch", "single"), default="batch")
     p.add_argument("--batch", type=int, default=10, help="scans per request in batch mode")
     p.add_argument("--devices", type=int, help="device threads (default 64 single, 16 batch)")
-    p.add_argument("--workers", type=int, default=2, help="placecode serve --workers")
+    p.add_argument("--workers", type=int,
+                   help="placecode serve --workers (default: 1 on SQLite, where gunicorn's fork "
+                        "is unsafe while serve's threads hold SQLite handles; 2 on PostgreSQL)")
     p.add_argument("--receiver-outage", action="store_true",
                    help="the webhook receiver is down for the whole run")
     p.add_argument("--drain", type=float, default=60,
@@ -345,6 +347,8 @@ def main() -> None:
     args = p.parse_args()
     batch = 1 if args.mode == "single" else args.batch
     devices = args.devices or (64 if args.mode == "single" else 16)
+    sqlite = args.db.startswith("sqlite") if args.db else args.backend == "sqlite"
+    args.workers = args.workers or (1 if sqlite else 2)
 
     tmp = Path(tempfile.mkdtemp(prefix="placecode-soak-"))
     pg = None
