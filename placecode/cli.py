@@ -72,6 +72,36 @@ def cmd_demo(args: argparse.Namespace) -> None:
         print(logins.rstrip())
 
 
+def _background_workers(settings: Settings) -> list:
+    """The outbox (alert pushes) and the foot-traffic recount, as started threads."""
+    from placecode.db.engine import get_engine
+    from placecode.dispatch.outbox import OutboxWorker
+    from placecode.economy.rollups import PersonsWorker
+
+    engine = get_engine(settings.database_url)
+    clock = lambda: city_now(settings.timezone)  # noqa: E731
+    workers = [OutboxWorker(engine, clock, max_backoff_s=settings.outbox_max_backoff_seconds),
+               PersonsWorker(engine, clock, settings.economy_refresh_minutes * 60,
+                             settings.retention_days)]
+    for worker in workers:
+        worker.start()
+    return workers
+
+
+def run_background() -> None:
+    """The background process beside gunicorn (settings from the environment): the outbox and
+    the recount threads, until SIGTERM."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    workers = _background_workers(Settings.load())
+    stop.wait()
+    for worker in workers:
+        worker.stop()
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     from app import create_app
     from placecode.auth.users import ensure_admin
@@ -83,27 +113,33 @@ def cmd_serve(args: argparse.Namespace) -> None:
     message = ensure_admin(engine, settings.instance_path)
     if message:
         print(message)
-    workers = []
-    if not args.no_worker:
-        from placecode.dispatch.outbox import OutboxWorker
-        from placecode.economy.rollups import PersonsWorker
-
-        clock = lambda: city_now(settings.timezone)  # noqa: E731
-        workers = [OutboxWorker(engine, clock),
-                   PersonsWorker(engine, clock, settings.economy_refresh_minutes * 60,
-                                 settings.retention_days)]
-        for worker in workers:
-            worker.start()
     print(f"placecode serving http://{settings.host}:{settings.port}/  (Ctrl-C stops)", flush=True)
-    try:
-        if args.workers > 1:
-            from placecode.serving import serve_gunicorn
+    if args.workers > 1:
+        # gunicorn forks its workers from this process: no thread may hold a database lock (or
+        # a pooled connection) at that moment, so the background work runs in its own process.
+        import subprocess
 
+        from placecode.serving import serve_gunicorn
+
+        engine.dispose()
+        background, parent = None, os.getpid()
+        if not args.no_worker:
+            background = subprocess.Popen(
+                [sys.executable, "-c", "from placecode.cli import run_background; "
+                 "run_background()"],
+                env={**os.environ, "PLACECODE_DATABASE_URL": settings.database_url})
+        try:
             serve_gunicorn(lambda: create_app(settings).server, settings.host, settings.port,
                            args.workers)
-        else:
-            create_app(settings).run(host=settings.host, port=settings.port, debug=False,
-                                     threaded=True)
+        finally:  # gunicorn's forked workers leave through here too: only the parent stops it
+            if background is not None and os.getpid() == parent:
+                background.terminate()
+                background.wait(10)
+        return
+    workers = [] if args.no_worker else _background_workers(settings)
+    try:
+        create_app(settings).run(host=settings.host, port=settings.port, debug=False,
+                                 threaded=True)
     finally:
         for worker in workers:
             worker.stop()
