@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import tempfile
 import time
@@ -112,8 +113,11 @@ def main(url: str, days: int | None) -> None:
         create_user(conn, "bench-planner", "planner", "bench-planner-pass-1")
     app = create_app(settings)
     client = app.server.test_client()
-    client.post("/login", data={"username": "bench-planner",
-                                "password": "bench-planner-pass-1"})
+    form = client.get("/login").get_data(as_text=True)  # the form carries the CSRF token
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    client.post("/login", data={"username": "bench-planner", "password": "bench-planner-pass-1",
+                                "csrf_token": token})
+    csrf = {"X-CSRFToken": client.get_cookie("_csrf_token").value}
     district = str(pd.read_sql(select(t.districts.c.id).limit(1), engine)["id"][0])
     views = [("last 7 days, city", "7", "city", None),
              ("last 28 days, city", "28", "city", None),
@@ -126,7 +130,7 @@ def main(url: str, days: int | None) -> None:
         for _ in range(7):
             began = time.perf_counter()
             response = client.post("/_dash-update-component", data=body,
-                                   content_type="application/json")
+                                   content_type="application/json", headers=csrf)
             times.append((time.perf_counter() - began) * 1000)
             assert response.status_code == 200, response.data[:300]
         print(f"{label}: median {statistics.median(times):.0f} ms, "
@@ -140,7 +144,7 @@ def main(url: str, days: int | None) -> None:
             "changedPropIds": ["economy-csv.n_clicks"]}
     began = time.perf_counter()
     response = client.post("/_dash-update-component", data=json.dumps(body),
-                           content_type="application/json")
+                           content_type="application/json", headers=csrf)
     print(f"download CSV, industry × district × day, everything kept: "
           f"{(time.perf_counter() - began) * 1000:.0f} ms, {len(response.data) / 1024:.0f} KiB")
     cube = q.foot_traffic(engine, Scope("planner"), ("industry", "subdistrict", "day"),

@@ -502,7 +502,8 @@ def ok(r: requests.Response, what: str) -> requests.Response:
 def replay_scope(s: requests.Session, base: str, role: str, check: dict, refresh: dict,
                  runs: int) -> ScopeResult:
     dash_url = base + "/_dash-update-component"
-    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    headers = {"Content-Type": "application/json", "Accept": "application/json",
+               "X-CSRFToken": s.cookies.get("_csrf_token", "")}  # as dash-renderer sends it
 
     def call_check(_i: int) -> requests.Response:
         return ok(s.post(dash_url, data=json.dumps(check), headers=headers), f"{role} check")
