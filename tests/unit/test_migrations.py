@@ -198,3 +198,14 @@ def test_migrations_without_the_right_to_add_postgis_say_what_to_do(pg_server):
         conn.exec_driver_sql("CREATE EXTENSION postgis")
     superuser.dispose()
     assert "scans" in init_db(engine)
+
+
+def test_migrations_go_forward_only_and_say_how_to_go_back(db_url):
+    from alembic import command
+
+    engine = get_engine(db_url)
+    init_db(engine)
+    with engine.begin() as conn, pytest.raises(DatabaseError, match="restore the backup"):
+        command.downgrade(migrations.config(conn), "-1")
+    with engine.connect() as conn:
+        assert migrations.current(conn) == migrations.head()  # nothing undone

@@ -53,6 +53,16 @@ def upgrade(conn: Connection, target: str = "head") -> bool:
     return current(conn) != before
 
 
+def forward_only(revision: str) -> None:
+    """Every revision's `downgrade`: placecode migrations go forward only (0002 moves scans into
+    partitions and drops a foreign key; undoing that in place would risk the rows). The way back
+    is the backup taken before upgrading."""
+    from placecode.db.engine import DatabaseError
+
+    raise DatabaseError(f"revision {revision} cannot be undone in place: restore the backup "
+                        "taken before upgrading (placecode restore FILE --force)")
+
+
 def stamp(conn: Connection, target: str = "head") -> None:
     """Record `target` as the database's revision without running anything."""
     command.stamp(config(conn), target, purge=True)

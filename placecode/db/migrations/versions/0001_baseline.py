@@ -14,6 +14,7 @@ from __future__ import annotations
 from alembic import op
 from sqlalchemy import Column, inspect
 
+from placecode.db.migrations import forward_only
 from placecode.db.migrations.baseline import metadata
 
 revision = "0001"
@@ -57,4 +58,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("no downgrade: restore the backup taken before upgrading")
+    forward_only("0001")

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from alembic import op
 
+from placecode.db.migrations import forward_only
 from placecode.db.partitions import DEFAULT_PARTITION, ensure_scan_partitions
 from placecode.db.postgis import GEOMETRY, ensure_extension, geometry_ddl
 
@@ -111,4 +112,4 @@ def _partition_scans() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("no downgrade: restore the backup taken before upgrading")
+    forward_only("0002")
