@@ -23,7 +23,7 @@ from flask_login import current_user
 from components import testing as view
 from components.i18n import t
 from components.numbers import fmt_int
-from pages.moment import shown_now
+from pages.moment import moment_text, shown_now
 from pages.testing import ids
 from placecode.web import current_city_now, current_engine, current_scope, current_settings
 from queries import testing as q
@@ -155,8 +155,7 @@ def district_view(district, lang):
     lang = lang or "zh"
     engine, scope = current_engine(), current_scope()
     now, snapshot = shown_now(engine)
-    day = (f"{t('demo_snapshot', lang)} {now:%Y-%m-%d %H:%M}" if snapshot
-           else f"{t('tp_as_of', lang)} {now:%Y-%m-%d %H:%M}")
+    day = moment_text(now, snapshot, "tp_as_of", lang)
     blank = ["–"] * len(ids.KPIS)
     if district is None:
         try:

@@ -17,7 +17,7 @@ from components.venues import (
     venue_spec,
 )
 from components.wall import Kpi, build_kpi_row
-from pages.moment import shown_now
+from pages.moment import moment_text, shown_now
 from pages.venue import ids
 from placecode.web import current_city_now, current_engine, current_scope
 from queries import venues as q
@@ -79,8 +79,7 @@ def overview(code, lang):
              html.Span(f"{v[f'district_{suffix}']} · {v[f'subdistrict_{suffix}'] or ''}")]
     if v["mobile"]:
         facts.append(html.Span(t("vp_mobile", lang), className="venue-kind"))
-    as_of_text = (f"{t('demo_snapshot', lang)} {as_of:%Y-%m-%d %H:%M}" if snapshot
-                  else f"{t('vp_as_of', lang)} {as_of:%Y-%m-%d %H:%M}")
+    as_of_text = moment_text(as_of, snapshot, "vp_as_of", lang)
     labels = {"title": t("vp_daily", lang), "scans": t("vp_scans", lang),
               "green": t("vp_green", lang), "yellow": t("vp_yellow", lang),
               "red": t("vp_red", lang)}

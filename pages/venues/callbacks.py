@@ -24,7 +24,7 @@ from components.venues import (
     search_rows,
     venue_href,
 )
-from pages.moment import shown_now
+from pages.moment import moment_text, shown_now
 from pages.venues import ids
 from placecode.web import current_engine, current_scope
 from queries import venues as q
@@ -165,8 +165,7 @@ def summary(filters, lang):
     lang = lang or "zh"
     engine, scope = current_engine(), current_scope()
     as_of, snapshot = shown_now(engine)
-    day_text = (f"{t('demo_snapshot', lang)} {as_of:%Y-%m-%d %H:%M}" if snapshot
-                else f"{t('vs_scans_on', lang)} {as_of:%Y-%m-%d}")
+    day_text = moment_text(as_of, snapshot, "vs_scans_on", lang, "%Y-%m-%d")
     try:
         frame, total = q.venue_points(engine, scope, q.VenueFilter.of(filters), as_of.date())
     except q.ScopeError as exc:
