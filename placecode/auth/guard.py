@@ -8,6 +8,7 @@ cross-site request carries nothing it would accept; it is exempt from the CSRF c
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
 import re
@@ -61,16 +62,17 @@ class TlsAwareSessions(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
 
 
+def cookie_secure(settings: Settings) -> bool:
+    """The same rule for the cookies set by hand (CSRF, language)."""
+    return settings.secure_cookies or request.is_secure
+
+
 def csrf_token() -> str:
     """This session's token (created on first use); forms and Dash send it back."""
     token = session.get(CSRF_FIELD)
     if not token:
         token = session[CSRF_FIELD] = secrets.token_urlsafe(32)
     return token
-
-
-def cookie_secure(settings: Settings) -> bool:
-    return settings.secure_cookies or request.is_secure
 
 
 class QueryStringFilter(logging.Filter):
@@ -95,8 +97,10 @@ def init_guard(server: Flask, settings: Settings,
     server.session_interface = TlsAwareSessions()
     server.config.update(SESSION_COOKIE_SECURE=settings.secure_cookies,
                          SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
-    policy: list[str] = []
-    logging.getLogger("werkzeug").addFilter(QueryStringFilter())
+    policy = functools.cache(lambda: content_security_policy(script_hashes()))
+    access_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, QueryStringFilter) for f in access_log.filters):
+        access_log.addFilter(QueryStringFilter())  # once per process, not per app built
     engine = get_engine(settings.database_url)
 
     @server.before_request
@@ -130,9 +134,7 @@ def init_guard(server: Flask, settings: Settings,
 
     @server.after_request
     def _headers(response):
-        if not policy:
-            policy.append(content_security_policy(script_hashes()))
-        response.headers.setdefault("Content-Security-Policy", policy[0])
+        response.headers.setdefault("Content-Security-Policy", policy())
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

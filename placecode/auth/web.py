@@ -8,7 +8,7 @@ from flask import Flask, jsonify, redirect, render_template_string, request, ses
 from flask_login import LoginManager, current_user, login_user, logout_user
 
 from placecode.auth import audit
-from placecode.auth.guard import csrf_token
+from placecode.auth.guard import cookie_secure, csrf_token
 from placecode.auth.lockout import locked_until
 from placecode.auth.scope import note_refusal
 from placecode.auth.tokens import load_token, verify_token
@@ -184,7 +184,8 @@ def init_auth(server: Flask, settings: Settings) -> None:
         session.clear()  # a fresh session (and CSRF token) for the logged-in user
         login_user(user)
         response = redirect(_safe_next(request.args.get("next")))
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="Lax")
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="Lax",
+                            secure=cookie_secure(settings))
         return response
 
     @server.route("/logout", methods=["GET", "POST"])
