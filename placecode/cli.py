@@ -193,7 +193,7 @@ def cmd_import(args: argparse.Namespace) -> None:
                   disable=args.quiet, file=sys.stderr) as bar:
             report = import_file(engine, args.kind, path, frame, secret=settings.secret_key,
                                  now=city_now(settings.timezone), timezone=settings.timezone,
-                                 progress=bar.update)
+                                 retention_days=settings.retention_days, progress=bar.update)
     except FeedError as exc:
         raise CliError(str(exc)) from None
     print(f"{args.kind}: {report.rows:,} rows read, {report.valid:,} valid, {report.new:,} new, "

@@ -16,6 +16,7 @@ from typing import Any
 from placecode.clock import DEFAULT_TIMEZONE
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_RETENTION_DAYS = 28
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PLACECODE_SECRET_KEY", "",
             "Key for sessions and for pseudonymising person IDs; generated into "
             "<instance>/secret_key on first use if empty. Never change it on a live database."),
-    Setting("PLACECODE_RETENTION_DAYS", 28, "Days personal rows are kept before purge.", int),
+    Setting("PLACECODE_RETENTION_DAYS", DEFAULT_RETENTION_DAYS,
+            "Days personal rows are kept before purge.", int),
     Setting("PLACECODE_LANG", "zh", "Default UI language: zh or en.", str),
     Setting("PLACECODE_HOST", "127.0.0.1", "Address the web server listens on."),
     Setting("PLACECODE_PORT", 8050, "Port the web server listens on.", int),

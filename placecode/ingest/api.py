@@ -9,7 +9,6 @@ stored for that request, and sending it again (the same scan_ids) is safe.
 from __future__ import annotations
 
 import hashlib
-import json
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from sqlalchemy import select
@@ -24,6 +23,7 @@ from placecode.dispatch import denylist as deny
 from placecode.dispatch.board import FIELD_STEPS
 from placecode.dispatch.incidents import Transition, TransitionError
 from placecode.ingest.scans import MAX_BATCH, Busy, Ingestor
+from placecode.ingest.validate import BIGINT_MAX, BodyError, parse_json, text_problem
 from placecode.settings import Settings
 from placecode.web import SETTINGS_KEY
 
@@ -109,12 +109,9 @@ def read_json():
     if not raw.strip():
         return None, error(400, "empty body: send a JSON object or a list of objects")
     try:
-        return json.loads(raw), None
-    except UnicodeDecodeError:
-        return None, error(400, "body is not UTF-8 text")
-    except json.JSONDecodeError as exc:
-        return None, error(400, f"malformed JSON at line {exc.lineno} column {exc.colno}: "
-                                f"{exc.msg}")
+        return parse_json(raw), None
+    except BodyError as exc:
+        return None, error(400, str(exc))
 
 
 def ingestor() -> Ingestor:
@@ -160,7 +157,8 @@ def feed(kind: str):
     try:
         report = import_rows(get_engine(settings.database_url), kind, body,
                              secret=settings.secret_key, now=ingestor().now(),
-                             timezone=settings.timezone, first_line=1)
+                             timezone=settings.timezone, first_line=1,
+                             retention_days=settings.retention_days)
     except FeedError as exc:
         return error(400, str(exc))
     return jsonify(report.as_json()), 200
@@ -172,11 +170,13 @@ def denylist():
     `next_since` number of the last pull) what changed after it, removals as active: false."""
     since = None
     if request.args.get("since"):
-        try:
-            since = int(request.args["since"])
-        except ValueError:
-            return error(400, "since: give the next_since number of your last pull",
+        text = request.args["since"]
+        if not (text.isascii() and text.isdigit() and len(text) <= 19
+                and int(text) <= BIGINT_MAX):
+            return error(400, "since: give the next_since number of your last pull (a whole "
+                              "number from 0), or leave it out for the whole list",
                          field="since")
+        since = int(text)
     engine = get_engine(current_app.config[SETTINGS_KEY].database_url)
     now = ingestor().now()
     with engine.begin() as conn:
@@ -206,8 +206,15 @@ def incident_step(incident_id: int):
     body, problem = read_json()
     if problem:
         return problem
+    if incident_id > BIGINT_MAX:
+        return error(404, f"no incident {incident_id}")
     if not isinstance(body, dict) or body.get("to") not in FIELD_STEPS:
         return error(400, f"give {{\"to\": one of {', '.join(FIELD_STEPS)}}}", field="to")
+    note = body.get("note")
+    if note is not None and not isinstance(note, str):
+        return error(400, "note: must be text", field="note")
+    if note and text_problem(note):
+        return error(400, f"note: {text_problem(note)}", field="note")
     engine = get_engine(current_app.config[SETTINGS_KEY].database_url)
     with engine.begin() as conn:
         district = conn.execute(select(t.incidents.c.district_id)
@@ -217,7 +224,7 @@ def incident_step(incident_id: int):
         scope = Scope("field_staff", g.token.district_id or district)
         try:
             step = board.transition(conn, scope, incident_id, Transition(
-                body["to"], note=str(body.get("note") or "")[:300]),
+                body["to"], note=(note or "").strip()[:300]),
                 f"device:{g.token.name}", ingestor().now())
         except (TransitionError, board.ScopeRefused) as exc:
             return error(409 if isinstance(exc, TransitionError) else 403, str(exc))

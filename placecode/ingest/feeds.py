@@ -35,10 +35,19 @@ from placecode.db.bulk import bulk_insert
 from placecode.db.fast import raw_rows, temp_values
 from placecode.db.upsert import upsert_columns
 from placecode.ingest.rollups import count_scans
+from placecode.ingest.validate import (
+    CONTROL_TEXT,
+    FIRST_YEAR,
+    LAST_YEAR,
+    DuplicateKeys,
+    safe_echo,
+    text_problem,
+)
 from placecode.pseudonym import person_key
 from placecode.rules.evaluate import NO_VENUE, Context, Facts, verdicts
 from placecode.rules.status import needing_evaluation, reevaluate_persons
 from placecode.rules.store import load_rules
+from placecode.settings import DEFAULT_RETENTION_DAYS
 from placecode.testing.progress import raise_last_tests
 
 CHUNK = 100_000
@@ -59,6 +68,10 @@ class Col:
     low: float | None = None
     high: float | None = None
     future: bool = False  # a date that may lie ahead (an expiry), unlike the time of an event
+    min_len: int = 1
+    after: str | None = None  # the column this time may not come before (checkout after ts)
+    within: pd.Timedelta | None = None  # ... and at most this long after it
+    recent: bool = False  # within the retention window, as the scan API demands of a scan
 
 
 @dataclass(frozen=True)
@@ -70,11 +83,12 @@ class Feed:
     update: tuple[str, ...] = ()  # what a newer row for the same key may change
 
 
-PERSON = Col("person", "person", max_len=64)
+PERSON = Col("person", "person", max_len=64, min_len=4)  # as the scan API: an ID or app token
 FEEDS: dict[str, Feed] = {f.kind: f for f in (
     Feed("scans", t.scans, (
-        Col("scan_id", "text"), Col("venue_code", "venue"), PERSON, Col("ts", "time"),
-        Col("checkout_ts", "time", required=False),
+        Col("scan_id", "text"), Col("venue_code", "venue"), PERSON,
+        Col("ts", "time", recent=True),
+        Col("checkout_ts", "time", required=False, after="ts", within=pd.Timedelta(days=1)),
         Col("temperature_c", "float", required=False, low=30, high=45),
         Col("mask", "bool", required=False),
         Col("credential", "choice", required=False,
@@ -101,12 +115,12 @@ FEEDS: dict[str, Feed] = {f.kind: f for f in (
         update=("origin", "key_area", "stay_kind", "address", "monitoring_days")),
     Feed("hotel_stays", t.hotel_stays, (
         PERSON, Col("hotel_code", "venue"), Col("check_in", "time"),
-        Col("check_out", "time", required=False)),
+        Col("check_out", "time", required=False, after="check_in")),
         keys=("person_id", "venue_id", "check_in"), update=("check_out",)),
     Feed("rosters", t.persons, (PERSON, Col("building_id", "building")), keys=("person_key",)),
     Feed("volunteer_passes", t.volunteer_passes, (
         Col("pass_id", "text", max_len=32), PERSON, Col("organisation", "text", required=False),
-        Col("issued_on", "date"), Col("expires_on", "date", future=True)),
+        Col("issued_on", "date"), Col("expires_on", "date", future=True, after="issued_on")),
         keys=("pass_id",), update=("person_id", "organisation", "issued_on", "expires_on")),
 )}
 
@@ -126,8 +140,14 @@ class ImportReport:
 
     def as_json(self) -> dict:
         return {"kind": self.kind, "rows": self.rows, "valid": self.valid, "new": self.new,
-                "rejected": [{"line": n, "reason": r} for n, r in self.rejected[:1000]],
+                "rejected": [{"line": n, "column": reject_column(r), "reason": r}
+                             for n, r in self.rejected[:1000]],
                 "rejected_count": len(self.rejected)}
+
+
+def reject_column(reason: str) -> str:
+    """The column a reject's reason names ("sampled_at: ... is not ..." → "sampled_at")."""
+    return reason.split(":", 1)[0]
 
 
 def read_file(path: Path) -> pd.DataFrame:
@@ -182,11 +202,17 @@ def _times(text: pd.Series, tz: ZoneInfo) -> pd.Series:
 
 
 def _check(conn: Connection, feed: Feed, frame: pd.DataFrame, first_line: int, tz: ZoneInfo,
-           now: pd.Timestamp) -> tuple[_Checker, dict[str, pd.Series]]:
+           now: pd.Timestamp, retention_days: int,
+           pre: np.ndarray | None = None) -> tuple[_Checker, dict[str, pd.Series]]:
     chk = _Checker(frame, first_line)
+    if pre is not None:  # problems found in the rows as sent (a key twice, an object as value)
+        chk.reason[:] = pre
     values: dict[str, pd.Series] = {}
     for col in feed.columns:
-        s = frame[col.name].str.strip() if col.name in frame else pd.Series("", index=frame.index)
+        raw = frame[col.name] if col.name in frame else pd.Series("", index=frame.index)
+        chk.fail(raw.str.contains(CONTROL_TEXT, regex=True).to_numpy(),
+                 lambda v: text_problem(v) or "", col.name)  # before anything reads the text
+        s = raw.str.strip()
         empty = s == ""
         if col.required:  # check_columns made sure the column itself is there
             chk.fail(empty.to_numpy(), lambda _v: "missing (required)", col.name)
@@ -194,6 +220,9 @@ def _check(conn: Connection, feed: Feed, frame: pd.DataFrame, first_line: int, t
         if col.kind in ("text", "person"):
             long = present & (s.str.len() > col.max_len)
             chk.fail(long.to_numpy(), lambda _v, n=col.max_len: f"longer than {n} characters",
+                     col.name)
+            short = present & (s.str.len() < col.min_len)
+            chk.fail(short.to_numpy(), lambda _v, n=col.min_len: f"shorter than {n} characters",
                      col.name)
             values[col.name] = s
         elif col.kind == "choice":
@@ -218,15 +247,32 @@ def _check(conn: Connection, feed: Feed, frame: pd.DataFrame, first_line: int, t
                      lambda v: f"{v!r} is not true/false", col.name)
             values[col.name] = truth.where(present, None)
         elif col.kind in ("time", "date"):
+            years = pd.to_numeric(s.str.extract(r"^(\d{4})-", expand=False), errors="coerce")
+            chk.fail((present & ((years < FIRST_YEAR) | (years > LAST_YEAR))).to_numpy(),
+                     lambda v: f"{_shown(v)}: the year is outside {FIRST_YEAR}–{LAST_YEAR}",
+                     col.name)  # before parsing: year 9999 would overflow, not be named
             parsed = _times(s.where(present, ""), tz) if col.kind == "time" else \
                 pd.to_datetime(s.where(present), format="ISO8601", errors="coerce")
             chk.fail((present & parsed.isna()).to_numpy(),
-                     lambda v, k=col.kind: f"{v!r} is not an ISO 8601 "
+                     lambda v, k=col.kind: f"{_shown(v)} is not an ISO 8601 "
                      + ("time (e.g. 2026-11-23T09:30:00+08:00)" if k == "time"
                         else "date (e.g. 2026-11-23)"), col.name)
             future = present & parsed.notna() & (parsed > now + pd.Timedelta(days=1)) \
                 & (not col.future)
             chk.fail(future.to_numpy(), lambda v: f"{v} is in the future", col.name)
+            if col.recent:
+                old = present & (parsed < now - pd.Timedelta(days=retention_days))
+                chk.fail(old.to_numpy(), lambda v, d=retention_days: f"{v} is older than the "
+                         f"{d}-day retention window; such rows are not kept", col.name)
+            if col.after:
+                first = values[col.after]
+                before = present & parsed.notna() & first.notna() & (parsed < first)
+                chk.fail(before.to_numpy(), lambda v, a=col.after: f"{v} is before {a}",
+                         col.name)
+                if col.within is not None:
+                    late = present & (parsed > first + col.within)
+                    chk.fail(late.to_numpy(), lambda v, a=col.after, w=col.within:
+                             f"{v} is more than {w.days} day(s) after {a}", col.name)
             values[col.name] = parsed
         elif col.kind == "venue":
             codes = sorted(set(s[present]))
@@ -236,13 +282,42 @@ def _check(conn: Connection, feed: Feed, frame: pd.DataFrame, first_line: int, t
                      lambda v: f"{v!r} is not a registered venue code", col.name)
             values[col.name] = ids
         elif col.kind == "building":
-            num = pd.to_numeric(s.where(present), errors="coerce")
+            whole = s.str.fullmatch(r"\d{1,18}")  # an id the database's integers can hold
+            chk.fail((present & ~whole).to_numpy(),
+                     lambda v: f"{_shown(v)} is not a building id (a whole number)", col.name)
+            num = pd.to_numeric(s.where(present & whole), errors="coerce")
             found = _lookup(conn, t.buildings.c.id, t.buildings.c.id,
                             sorted({int(x) for x in num.dropna()}))
             chk.fail((present & num.map(found).isna()).to_numpy(),
-                     lambda v: f"{v!r} is not a known building id", col.name)
+                     lambda v: f"{_shown(v)} is not a known building id", col.name)
             values[col.name] = num
     return chk, values
+
+
+def _shown(value: str) -> str:
+    """A rejected value quoted in its reason, if short (a reject names it, never floods)."""
+    return repr(value) if len(value) <= 40 else f"a {len(value):,}-character value"
+
+
+def row_problems(rows: list[dict]) -> tuple[np.ndarray, list[dict]]:
+    """Per row of an API request, what JSON can say that a file cannot: a column sent twice,
+    an object or a list where a value belongs, text that is not valid Unicode ("" where the row
+    is fine); and the rows with such values blanked, since a table cannot even hold them."""
+    out = np.full(len(rows), "", dtype=object)
+    clean = list(rows)
+    for i, row in enumerate(rows):
+        if isinstance(row, DuplicateKeys):
+            out[i] = f"{safe_echo(row.duplicate) or 'a column'}: sent twice in this row"
+        for key, value in row.items():
+            if isinstance(value, dict | list):
+                problem = "must be text, a number or true/false"
+            elif isinstance(value, str) and text_problem(value):
+                problem = text_problem(value)
+            else:
+                continue
+            out[i] = out[i] or f"{safe_echo(key) or 'a column'}: {problem}"
+            clean[i] = {k: ("" if k == key else v) for k, v in clean[i].items()}
+    return out, clean
 
 
 def _lookup(conn: Connection, key, value, wanted: list) -> dict:
@@ -279,16 +354,21 @@ def check_columns(kind: str, frame: pd.DataFrame) -> Feed:
                         f"(see docs/feeds.md)")
     unknown = sorted(set(frame.columns) - {c.name for c in feed.columns})
     if unknown:
-        raise FeedError(f"{kind}: unknown column(s) {', '.join(unknown)}; expected "
+        named = [safe_echo(str(c)) or "(a name with control characters)" for c in unknown]
+        raise FeedError(f"{kind}: unknown column(s) {', '.join(named)}; expected "
                         f"{', '.join(c.name for c in feed.columns)}")
     return feed
 
 
 def import_rows(engine: Engine, kind: str, rows: list[dict] | pd.DataFrame, *, secret: str,
                 now, timezone: str = "Asia/Shanghai", first_line: int = 2,
+                retention_days: int = DEFAULT_RETENTION_DAYS,
                 progress: Callable[[int], None] | None = None) -> ImportReport:
     """Validate and load rows of one feed; `first_line` numbers the first row in messages (2 in a
     CSV file with a header line, 1 for the items of an API request)."""
+    pre = None
+    if not isinstance(rows, pd.DataFrame):
+        pre, rows = row_problems(rows)
     frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
     frame = frame.fillna("").astype(str) if not frame.empty else frame
     feed = check_columns(kind, frame)
@@ -300,7 +380,8 @@ def import_rows(engine: Engine, kind: str, rows: list[dict] | pd.DataFrame, *, s
     for lo in range(0, len(frame), CHUNK):
         chunk = frame.iloc[lo:lo + CHUNK].reset_index(drop=True)
         with engine.begin() as conn:
-            chk, values = _check(conn, feed, chunk, first_line + lo, tz, now_ts)
+            chk, values = _check(conn, feed, chunk, first_line + lo, tz, now_ts, retention_days,
+                                 None if pre is None else pre[lo:lo + CHUNK])
             ok = chk.ok
             if feed.kind == "scans":
                 _dedupe_scans(conn, chk, values, ok)
@@ -332,6 +413,7 @@ def import_file(engine: Engine, kind: str, path: Path, frame: pd.DataFrame | Non
         lines = [n for n, _ in report.rejected]
         out = frame.iloc[[n - 2 for n in lines]].copy()
         out.insert(0, "reason", [r for _, r in report.rejected])
+        out.insert(0, "column", [reject_column(r) for _, r in report.rejected])
         out.insert(0, "line", lines)
         out.to_csv(rejects, index=False)
     elif rejects.exists():

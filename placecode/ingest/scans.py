@@ -29,6 +29,7 @@ from placecode.db import schema as t
 from placecode.db.partitions import ensure_scan_partitions
 from placecode.dispatch.alerts import raise_alerts
 from placecode.ingest.rollups import count_scans
+from placecode.ingest.validate import BigNumber, DuplicateKeys, local_time, safe_echo, text_problem
 from placecode.pseudonym import person_key
 from placecode.rules.definitions import reason_objects
 from placecode.rules.evaluate import NO_VENUE, Context, Facts, verdicts
@@ -39,6 +40,7 @@ CREDENTIALS = ("app", "id_card", "social_security_card", "face")
 FIELDS = {"scan_id", "venue_code", "person", "ts", "checkout_ts", "temperature_c", "mask",
           "credential"}
 COMPARED = ("venue_id", "person_id", "ts", "checkout_ts", "temperature_c", "mask", "credential")
+MAX_STAY = timedelta(days=1)  # a checkout later than this after entry is a device's wrong clock
 ATTEMPTS = 4
 
 
@@ -74,6 +76,9 @@ def _text(obj: dict, name: str, max_len: int, required: bool = True, min_len: in
         return None
     if not isinstance(value, str):
         raise ItemError(name, f"must be a string, not {type(value).__name__}")
+    problem = text_problem(value)
+    if problem:
+        raise ItemError(name, problem)
     value = value.strip()
     if not min_len <= len(value) <= max_len:
         raise ItemError(name, f"must be {min_len}–{max_len} characters, not {len(value)}")
@@ -82,25 +87,28 @@ def _text(obj: dict, name: str, max_len: int, required: bool = True, min_len: in
 
 def parse_time(value: Any, name: str, tz: ZoneInfo) -> datetime:
     """ISO 8601 with a UTC offset → naive city-local time (how the database keeps time)."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > 40:
         raise ItemError(name, "must be an ISO 8601 string such as 2026-11-23T09:30:00+08:00")
+    problem = text_problem(value)
+    if problem:
+        raise ItemError(name, problem)
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ItemError(name, f"{value!r} is not ISO 8601 (e.g. 2026-11-23T09:30:00+08:00)"
-                        ) from None
-    if parsed.tzinfo is None:
-        raise ItemError(name, f"{value!r} has no UTC offset: add one, e.g. +08:00")
-    return parsed.astimezone(tz).replace(tzinfo=None, microsecond=0)
+        return local_time(value, tz)
+    except ValueError as exc:
+        raise ItemError(name, str(exc)) from None
 
 
 def parse_scan(obj: Any, now: datetime, retention_days: int, tz: ZoneInfo) -> ScanIn:
     """Check one scan object; raises ItemError naming the first field that is wrong."""
     if not isinstance(obj, dict):
         raise ItemError("scan", f"each scan must be a JSON object, not {type(obj).__name__}")
+    if isinstance(obj, DuplicateKeys):
+        raise ItemError(safe_echo(obj.duplicate) or "scan",
+                        "sent twice in this scan; send each field once")
     unknown = sorted(set(obj) - FIELDS)
     if unknown:
-        raise ItemError(unknown[0], f"unknown field; allowed: {', '.join(sorted(FIELDS))}")
+        raise ItemError(safe_echo(unknown[0]) or "scan",
+                        f"unknown field; allowed: {', '.join(sorted(FIELDS))}")
     scan = ScanIn(
         scan_id=_text(obj, "scan_id", 64),
         venue_code=_text(obj, "venue_code", 32),
@@ -118,26 +126,39 @@ def parse_scan(obj: Any, now: datetime, retention_days: int, tz: ZoneInfo) -> Sc
         scan.checkout_ts = parse_time(obj["checkout_ts"], "checkout_ts", tz)
         if scan.checkout_ts < scan.ts:
             raise ItemError("checkout_ts", "is before ts")
+        if scan.checkout_ts > scan.ts + MAX_STAY:
+            raise ItemError("checkout_ts", "is more than a day after ts; send the checkout "
+                            "the device recorded, in the same clock as ts")
     temp = obj.get("temperature_c")
     if temp is not None:
         if isinstance(temp, bool) or not isinstance(temp, int | float) or not math.isfinite(temp):
-            raise ItemError("temperature_c", f"must be a number, not {temp!r}")
+            raise ItemError("temperature_c", f"must be a number, not {_shown(temp)}")
         if not 30 <= temp <= 45:
             raise ItemError("temperature_c", f"{temp} °C is not a body temperature (30–45)")
         scan.temperature_c = round(float(temp), 1)
     mask = obj.get("mask")
     if mask is not None and not isinstance(mask, bool):
-        raise ItemError("mask", f"must be true or false, not {mask!r}")
+        raise ItemError("mask", f"must be true or false, not {_shown(mask)}")
     scan.mask = mask
     cred = obj.get("credential")
     if cred is not None and cred not in CREDENTIALS:
-        raise ItemError("credential", f"{cred!r} is not one of {', '.join(CREDENTIALS)}")
+        raise ItemError("credential", f"{_shown(cred)} is not one of {', '.join(CREDENTIALS)}")
     scan.credential = cred
     return scan
 
 
+def _shown(value: Any) -> str:
+    """A sent value as an error message may quote it: short, and only if it is clean text."""
+    if isinstance(value, BigNumber):
+        return repr(value)
+    if isinstance(value, str):
+        return repr(value) if safe_echo(value, 40) else "that text"
+    text = repr(value)
+    return text if len(text) <= 40 else f"a {type(value).__name__} value"
+
+
 def _error(scan_id: Any, exc: ItemError) -> dict:
-    return {"scan_id": scan_id if isinstance(scan_id, str) else None, "status": exc.status,
+    return {"scan_id": safe_echo(scan_id), "status": exc.status,
             "error": {"field": exc.field, "message": exc.message}}
 
 

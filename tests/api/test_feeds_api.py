@@ -28,7 +28,7 @@ def test_feed_rows_load_once_and_bad_rows_are_answered_by_item(api):
     assert first.status_code == 200, first.json
     assert (first.json["valid"], first.json["new"], first.json["rejected_count"]) == (2, 2, 1)
     assert first.json["rejected"] == [
-        {"line": 2, "reason": "sampled_at: 'soon' is not an ISO 8601 time "
+        {"line": 2, "column": "sampled_at", "reason": "sampled_at: 'soon' is not an ISO 8601 time "
                               "(e.g. 2026-11-23T09:30:00+08:00)"}]
     again = post(api, "tests", rows, token)
     assert again.json["new"] == 0
