@@ -8,11 +8,13 @@ stored for that request, and sending it again (the same scan_ids) is safe.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException
 
 from placecode.auth.scope import Scope, note_refusal
 from placecode.auth.tokens import verify_token
@@ -31,7 +33,15 @@ RETRY_AFTER_S = 2  # a PostgreSQL restart takes seconds; a busy SQLite clears in
 MAX_BODY = 1024 * 1024  # 1,000 scans of ~300 bytes fit with room to spare
 ROUTE_KINDS = {"api.scans": "device", "api.feed": "feed", "api.denylist": "partner",
                "api.incident_step": "device"}
+OPEN_ROUTES = {"api.openapi", "api.docs", "api.unknown"}  # the contract itself is public
 EXTENSION = "placecode_ingestor"
+MAX_REQUEST = 4 * 1024 * 1024  # any request to any route (Dash callbacks, forms) of this server
+DOCS_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>placecode machine API</title>
+<link rel="stylesheet" href="/assets/vendor/swagger-ui/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/assets/vendor/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="/assets/api_docs.js"></script></body></html>"""
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -78,6 +88,8 @@ def _database_error(exc: DBAPIError):
 
 @api.before_request
 def _require_token():
+    if request.endpoint in OPEN_ROUTES:
+        return None
     wanted = ROUTE_KINDS.get(request.endpoint or "")
     if wanted is None:
         return error(404, f"no API route {request.method} {request.path}")
@@ -233,8 +245,50 @@ def incident_step(incident_id: int):
     return jsonify({"incident_id": incident_id, "state": step.state, "version": step.version})
 
 
+@api.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 document of this API (built once per process)."""
+    return jsonify(_document())
+
+
+@functools.cache
+def _document() -> dict:
+    from placecode.ingest.openapi import document
+
+    return document()
+
+
+@api.get("/docs")
+def docs():
+    """The document rendered by Swagger UI, served from this app (no CDN, no validator)."""
+    return DOCS_PAGE, 200, {"Content-Type": "text/html; charset=utf-8"}
+
+
+@api.route("/<path:rest>", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+def unknown(rest: str):
+    """Any other path under /api/v1 (the app's page route would answer it with a 405)."""
+    return error(404, f"no API route {request.method} {request.path}")
+
+
+def _http_error(exc: HTTPException):
+    """Under /api/v1 every refusal is JSON, also those Flask raises itself (404, 405, 413)."""
+    if not request.path.startswith(api.url_prefix + "/"):
+        return exc
+    response, status = error(exc.code or 500, _HTTP_WORDS.get(exc.code, exc.description or ""))
+    if exc.code == 405 and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response, status
+
+
+_HTTP_WORDS = {404: "no such API route (see /api/v1/openapi.json)",
+               405: "this route does not take that method (see /api/v1/openapi.json)",
+               413: f"request larger than {MAX_BODY:,} bytes"}
+
+
 def init_api(server: Flask, settings: Settings) -> None:
     """Register /api/v1 and the process's one scan ingestor."""
+    server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST
+    server.register_error_handler(HTTPException, _http_error)
     server.extensions[EXTENSION] = Ingestor(
         get_engine(settings.database_url), settings.secret_key, settings.timezone,
         settings.retention_days)
