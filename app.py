@@ -12,6 +12,7 @@ from dash import Input, Output, dcc, html
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from components.i18n import t
+from pages._callback_guard import init_callback_guard, on_callback_error
 from pages.trace.data import trace_data
 from pages.wall.data import wall_data
 from placecode.auth.guard import CSRF_FIELD, csrf_token, init_guard
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         title="placecode",
         update_title=None,
         suppress_callback_exceptions=True,
+        on_error=on_callback_error,
     )
     app.server.config[SETTINGS_KEY] = settings
     if settings.trusted_proxies:  # the documented nginx in front: believe its X-Forwarded-*
@@ -91,6 +93,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
                                        x_proto=settings.trusted_proxies,
                                        x_host=settings.trusted_proxies)
     init_guard(app.server, settings, app.csp_hashes)
+    init_callback_guard(app)
     init_auth(app.server, settings)
     init_api(app.server, settings)
     app.server.register_blueprint(wall_data)

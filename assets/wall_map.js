@@ -169,6 +169,13 @@
             alpha];
   }
 
+  /* A venue's name comes from its registration, that is from outside: text, never markup. */
+  function escapeHtml(text) {
+    return String(text).replace(/[&<>"']/g, function (c) {
+      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
+    });
+  }
+
   function tooltip(info) {
     const tip = W.el && W.el.querySelector(".wall-map-tip");
     if (!tip) return;
@@ -180,7 +187,8 @@
       const v = W.v, i = info.index, kind = v.kinds[v.kind[i]];
       const k = spec.kinds.find(function (x) { return x.kind === kind; });
       const card = W.cards.get(i);
-      html = "<b>" + (card ? card.name : "…") + "</b><br>" + (k ? k.label : kind) + "<br>" +
+      html = "<b>" + (card ? escapeHtml(card.name) : "…") + "</b><br>" +
+        escapeHtml(k ? k.label : kind) + "<br>" +
         text.scans + " " + v.scans[i].toLocaleString() +
         (v.red[i] >= 0 ? " · " + text.red + " " + v.red[i] + " · " + text.yellow + " " +
          v.yellow[i] : "");
@@ -400,6 +408,10 @@
       const xy = W.deck.getViewports()[0].project([lon, lat]);
       const box = W.el.getBoundingClientRect();
       return [box.left + xy[0], box.top + xy[1]];
+    },
+    /* Hover the venue at a layer index, as the pointer would (tests check the card with it). */
+    hover: function (index) {
+      tooltip({picked: true, index: index, layer: {id: "venues"}, x: 40, y: 40});
     },
     state: function () {
       const venues = W.deck && W.deck.props.layers.find(function (l) { return l.id === "venues"; });

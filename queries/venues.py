@@ -67,15 +67,25 @@ class VenueFilter:
         """From the page's filter store (JSON); blanks mean "any"."""
         data = data or {}
 
-        def number(key):
-            try:
-                return int(data.get(key))
-            except (TypeError, ValueError):  # blank or not a number: no filter
-                return None
+        data = data if isinstance(data, dict) else {}
 
-        return cls(name=(data.get("name") or "")[:64], code=(data.get("code") or "")[:32],
+        def number(key):
+            value = data.get(key)
+            if isinstance(value, bool) or not isinstance(value, int | str):
+                return None  # blank, a list, an object: no filter
+            try:
+                value = int(value)
+            except ValueError:  # not a number: no filter
+                return None
+            return value if 0 < value < 2 ** 63 else None
+
+        def text(key, limit):
+            value = data.get(key)
+            return value[:limit] if isinstance(value, str) else ""
+
+        return cls(name=text("name", 64), code=text("code", 32),
                    district_id=number("district_id"), subdistrict_id=number("subdistrict_id"),
-                   kind=data.get("kind") or None)
+                   kind=text("kind", 32) or None)
 
 
 # -- scope ---------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from components.numbers import fmt_int
 from components.wall import Kpi, build_kpi_row
 from pages.audit import ids
 from placecode.auth.scope import ScopeRefused
+from placecode.ingest.validate import FIRST_YEAR, LAST_YEAR
 from placecode.web import current_city_now, current_engine, current_scope
 from queries import audit as q
 
@@ -28,9 +29,12 @@ def parse_filter(since, until, user, action, text) -> q.AuditFilter:
     for name, value in (("since", since), ("until", until)):
         try:
             days[name] = date.fromisoformat(value) if value else None
-        except ValueError:
+        except (TypeError, ValueError):
             raise q.AuditFilterError(f"{name}: {value!r} is not a date (YYYY-MM-DD)") from None
-    return q.AuditFilter(days["since"], days["until"], user or "", action or "", text or "")
+        if days[name] and not FIRST_YEAR <= days[name].year <= LAST_YEAR:
+            raise q.AuditFilterError(f"{name}: give a date in {FIRST_YEAR}–{LAST_YEAR}")
+    texts = [v if isinstance(v, str) else "" for v in (user, action, text)]
+    return q.AuditFilter(days["since"], days["until"], *texts)
 
 
 @callback(

@@ -17,6 +17,7 @@ from components.i18n import t
 from components.numbers import fmt_int
 from components.trace import contact_graph, contact_rows, visit_rows
 from components.wall import Kpi, build_kpi_row
+from pages.grid_request import grid_block
 from pages.trace import cache, ids
 from pages.trace.data import SHOWN_MAX
 from placecode.tracing.contacts import TraceParams
@@ -177,13 +178,13 @@ def contact_block(request, state, lang):
     result = cache.result(state)
     if result is None or not request:
         return dash.no_update
-    frame = result.contacts
-    for sort in (request.get("sortModel") or [])[:1]:
+    frame, asked = result.contacts, grid_block(request)
+    for sort in asked.sort[:1]:
         column = {"tier": "tier", "contact_at": "contact_at"}.get(sort["colId"])
         if column:
             frame = frame.sort_values([column, "person_id"], ascending=sort["sort"] == "asc",
                                       kind="stable")
-    block = q.with_keys(current_engine(), frame.iloc[request["startRow"]:request["endRow"]])
+    block = q.with_keys(current_engine(), frame.iloc[asked.start:asked.end])
     return {"rowData": contact_rows(block, lang or "zh"), "rowCount": len(frame)}
 
 

@@ -24,6 +24,7 @@ from components.venues import (
     search_rows,
     venue_href,
 )
+from pages.grid_request import grid_block
 from pages.moment import moment_text, shown_now
 from pages.venues import ids
 from placecode.web import current_engine, current_scope
@@ -139,12 +140,12 @@ def rows(request, filters, lang):
     """One block of rows, sorted by the grid's sort model, with the total for the scrollbar."""
     if not request:
         return no_update
+    asked = grid_block(request)
     engine, scope = current_engine(), current_scope()
     as_of, _ = shown_now(engine)
     try:
-        frame, total = q.search_venues(
-            engine, scope, q.VenueFilter.of(filters), as_of.date(),
-            request.get("startRow", 0), request.get("endRow", 100), request.get("sortModel"))
+        frame, total = q.search_venues(engine, scope, q.VenueFilter.of(filters), as_of.date(),
+                                       asked.start, asked.end, asked.sort)
     except q.ScopeError:
         return {"rowData": [], "rowCount": 0}
     return {"rowData": search_rows(frame, lang or "zh"), "rowCount": total}

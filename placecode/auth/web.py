@@ -166,6 +166,7 @@ def init_auth(server: Flask, settings: Settings) -> None:
         if request.method == "GET":
             return _render(lang)
         username = request.form.get("username", "")
+        shown = username[:64]  # no real username is longer; never echo a flood back
         address = request.remote_addr or ""
         now = city_now(settings.timezone)
         with engine.begin() as conn:
@@ -174,13 +175,13 @@ def init_auth(server: Flask, settings: Settings) -> None:
             user = None if until else authenticate(conn, username,
                                                    request.form.get("password", ""), now)
             audit.record(conn, "login" if user else "login_locked" if until else "login_failed",
-                         user_id=user.id if user else None, username=username[:64],
+                         user_id=user.id if user else None, username=shown,
                          detail=address, now=now)
         if until:
             return _render(lang, TEXT[lang]["locked"].format(until=f"{until:%H:%M}"),
-                           username), 429
+                           shown), 429
         if user is None:
-            return _render(lang, TEXT[lang]["wrong"], username), 401
+            return _render(lang, TEXT[lang]["wrong"], shown), 401
         session.clear()  # a fresh session (and CSRF token) for the logged-in user
         login_user(user)
         response = redirect(_safe_next(request.args.get("next")))
