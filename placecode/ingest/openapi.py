@@ -125,9 +125,32 @@ def _column(col: Col) -> dict:
     return schema
 
 
+PERSON_EXAMPLE = "370102198806151239"
+FEED_EXAMPLES = {  # the first row of each sample in tests/data/feeds (docs/feeds.md)
+    "scans": {"scan_id": "dev17-20261120-000001", "venue_code": "371002S000001",
+              "person": PERSON_EXAMPLE, "ts": "2026-11-20T08:01:12+08:00",
+              "temperature_c": 36.4, "mask": True, "credential": "app"},
+    "health_codes": {"person": PERSON_EXAMPLE, "colour": "yellow",
+                     "since": "2026-11-20T09:00:00+08:00", "reason": "key_area_arrival"},
+    "tests": {"person": PERSON_EXAMPLE, "kind": "nucleic",
+              "sampled_at": "2026-11-21T08:20:00+08:00", "result": "negative",
+              "site": "采样点012", "lab": "市疾控中心实验室"},
+    "vaccinations": {"person": PERSON_EXAMPLE, "dose": 1, "vaccinated_on": "2021-05-10"},
+    "arrivals": {"person": "370102199507070018", "arrived_at": "2026-11-19T21:40:00+08:00",
+                 "origin": "上海", "key_area": True, "stay_kind": "hotel",
+                 "address": "环翠区宾馆0001号", "monitoring_days": 7},
+    "hotel_stays": {"person": "370102199507070018", "hotel_code": "371002T000001",
+                    "check_in": "2026-11-19T22:10:00+08:00"},
+    "rosters": {"person": PERSON_EXAMPLE, "building_id": 1},
+    "volunteer_passes": {"pass_id": "VP9000001", "person": PERSON_EXAMPLE,
+                         "organisation": "社区志愿者", "issued_on": "2026-11-15",
+                         "expires_on": "2026-12-15"},
+}
+
+
 def _feed_row(kind: str) -> dict:
     feed = FEEDS[kind]
-    return {"type": "object", "additionalProperties": False,
+    return {"type": "object", "additionalProperties": False, "examples": [FEED_EXAMPLES[kind]],
             "required": [c.name for c in feed.columns if c.required],
             "properties": {c.name: _column(c) for c in feed.columns}}
 
@@ -141,9 +164,14 @@ def _errors(*codes: int) -> dict:
     return {str(c): _json(_ref("Error"), words[c]) for c in codes}
 
 
+TAGS = {"deviceToken": "devices", "feedToken": "feeds", "partnerToken": "partners",
+        None: "service"}
+
+
 def _operation(summary: str, token: str | None, body: dict | None, responses: dict,
                description: str = "", **extra) -> dict:
-    op: dict[str, Any] = {"summary": summary, "responses": responses} | extra
+    op: dict[str, Any] = {"summary": summary, "responses": responses,
+                          "tags": [TAGS[token]]} | extra
     if description:
         op["description"] = description
     if token:
@@ -174,6 +202,10 @@ def document() -> dict:
                                 "issue-token --kind device|feed|partner`). Bad input is "
                                 "answered with JSON naming the field; never a 500."},
         "servers": [{"url": "/"}],
+        "tags": [{"name": "devices", "description": "Venue scanners and sentinel gates"},
+                 {"name": "feeds", "description": "Health systems (docs/feeds.md)"},
+                 {"name": "partners", "description": "Bus company, communities"},
+                 {"name": "service", "description": "For monitoring"}],
         "paths": {
             "/api/v1/scans": {"post": _operation(
                 "Send one scan or a batch, get each verdict", "deviceToken",
