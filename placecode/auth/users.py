@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -50,6 +51,14 @@ class WallUser(User):
         return f"wall:{self.id}"
 
 
+def normalise_username(name: str) -> str:
+    """The one form a username is stored, looked up and locked out under: NFKC (full-width
+    letters and spaces, NBSP → plain), trimmed of every kind of space, case-folded. Without it
+    `victim ` or `ｖｉｃｔｉｍ` would be fresh guesses on a locked account, and `Admin` could be
+    created beside `admin`."""
+    return unicodedata.normalize("NFKC", name[:256]).strip().casefold()
+
+
 def check_password_policy(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
@@ -66,7 +75,7 @@ def create_user(
     now: datetime | None = None,
 ) -> User:
     """Store a new user; raises UserError naming the field that is wrong."""
-    username = username.strip()
+    username = normalise_username(username)
     plain = username.replace("_", "").replace("-", "")
     if not username or len(username) > 64 or not plain.isalnum():
         raise UserError("username: 1–64 letters, digits, '-' or '_'")
@@ -79,7 +88,8 @@ def create_user(
         if known is None:
             raise UserError(f"district {district_id}: no such district in this database")
     check_password_policy(password)
-    taken = conn.execute(select(users.c.id).where(users.c.username == username)).first()
+    taken = conn.execute(select(users.c.id).where(
+        func.lower(users.c.username) == username)).first()  # rows from before normalising
     if taken:
         raise UserError(f"username {username!r} exists already")
     uid = conn.execute(insert(users).values(
@@ -93,7 +103,8 @@ def authenticate(
     conn: Connection, username: str, password: str, now: datetime | None = None
 ) -> User | None:
     """The user if the password matches an active account, else None (same answer for both)."""
-    row = conn.execute(select(users).where(users.c.username == username.strip())).first()
+    row = conn.execute(select(users).where(
+        func.lower(users.c.username) == normalise_username(username))).first()
     if row is None or not row.active:
         _hasher.hash(password)  # same cost whether or not the user exists
         return None

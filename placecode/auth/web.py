@@ -12,7 +12,7 @@ from placecode.auth.guard import cookie_secure, csrf_token
 from placecode.auth.lockout import locked_until
 from placecode.auth.scope import note_refusal
 from placecode.auth.tokens import load_token, verify_token
-from placecode.auth.users import WallUser, authenticate, load_user
+from placecode.auth.users import WallUser, authenticate, load_user, normalise_username
 from placecode.clock import city_now
 from placecode.db.engine import get_engine
 from placecode.settings import Settings
@@ -165,8 +165,9 @@ def init_auth(server: Flask, settings: Settings) -> None:
         lang = lang if lang in TEXT else settings.lang
         if request.method == "GET":
             return _render(lang)
-        username = request.form.get("username", "")
-        shown = username[:64]  # no real username is longer; never echo a flood back
+        typed = request.form.get("username", "")
+        shown = typed[:64]  # no real username is longer; never echo a flood back
+        username = normalise_username(typed)  # what is looked up, counted and locked
         address = request.remote_addr or ""
         now = city_now(settings.timezone)
         with engine.begin() as conn:
@@ -175,7 +176,7 @@ def init_auth(server: Flask, settings: Settings) -> None:
             user = None if until else authenticate(conn, username,
                                                    request.form.get("password", ""), now)
             audit.record(conn, "login" if user else "login_locked" if until else "login_failed",
-                         user_id=user.id if user else None, username=shown,
+                         user_id=user.id if user else None, username=username[:64],
                          detail=address, now=now)
         if until:
             return _render(lang, TEXT[lang]["locked"].format(until=f"{until:%H:%M}"),

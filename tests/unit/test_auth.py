@@ -59,3 +59,12 @@ def test_auth_first_run_admin_password_file_is_private(engine, tmp_path):
     with engine.begin() as conn:
         assert authenticate(conn, "admin", password).role == "admin"
     assert ensure_admin(engine, tmp_path) is None  # only on the first run
+
+
+def test_auth_usernames_differing_only_in_case_or_width_are_one_user(engine):
+    with engine.begin() as conn:
+        first = create_user(conn, "admin2", "admin", "long-enough-1")
+    assert first.username == "admin2"
+    for twin in ("Admin2", "ＡＤＭＩＮ２", " admin2\u3000"):
+        with engine.begin() as conn, pytest.raises(UserError, match="exists"):
+            create_user(conn, twin, "planner", "long-enough-2")

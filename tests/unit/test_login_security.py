@@ -121,3 +121,19 @@ def test_forwarded_https_counts_only_behind_a_trusted_proxy(db_url, tmp_path):
         dash._pages.PAGE_REGISTRY.clear()
         with engine.begin() as conn:
             conn.execute(t.users.delete())
+
+
+@pytest.mark.parametrize("variant", ["alice ", "\talice", "ALICE", "ａｌｉｃｅ", "alice\u00a0",
+                                     "\u3000Alice"])
+def test_lockout_holds_for_every_spelling_of_a_locked_username(site, variant):
+    server, _ = site
+    client = server.test_client()
+    for _ in range(3):
+        assert log_in(client, "alice", "wrong-password-1").status_code == 401
+    again = log_in(client, variant, PASSWORD)
+    assert again.status_code == 429, variant  # not a fresh guess on the locked account
+
+
+def test_login_accepts_the_username_as_typed_with_spaces_or_capitals(site):
+    server, _ = site
+    assert log_in(server.test_client(), " Alice\u00a0", PASSWORD).status_code == 302
