@@ -12,11 +12,13 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Engine, func, insert, select, update
+from zxcvbn import zxcvbn
 
 from placecode.clock import city_now
 from placecode.db.schema import ROLES, districts, users
 
 MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_SCORE = 3  # zxcvbn's 0–4: 3 is 'safely unguessable' (10^8+ guesses)
 _hasher = PasswordHasher()
 
 
@@ -60,10 +62,18 @@ def normalise_username(name: str) -> str:
 
 
 def check_password_policy(password: str) -> None:
+    """At least MIN_PASSWORD_LENGTH characters that zxcvbn (dictionaries of common passwords,
+    names, keyboard walks, repeats) rates hard to guess: `password12` or ten spaces and a digit
+    are long enough and still fall in seconds."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
     if password.isdigit() or password.isalpha():
         raise UserError("password: mix letters with digits or symbols")
+    rating = zxcvbn(password[:100])  # its cost grows with length; 100 characters decide
+    if rating["score"] < MIN_PASSWORD_SCORE:
+        why = rating["feedback"].get("warning") or "it is easy to guess"
+        raise UserError(f"password: too easy to guess ({why.rstrip('.')}); use a few "
+                        "unrelated words with digits or symbols")
 
 
 def create_user(

@@ -30,6 +30,10 @@ def test_auth_password_is_stored_as_argon2_and_verifies(engine):
 @pytest.mark.parametrize("kwargs,field", [
     ({"password": "short1"}, "password"),
     ({"password": "onlyletterslong"}, "password"),
+    ({"password": "password12"}, "too easy to guess"),
+    ({"password": " " * 10 + "1"}, "too easy to guess"),
+    ({"password": "qwertyuiop1"}, "too easy to guess"),
+    ({"password": "Passw0rd!!"}, "too easy to guess"),
     ({"role": "king"}, "role"),
     ({"role": "district_commander"}, "district"),
     ({"role": "district_commander", "district_id": 999}, "district 999"),
