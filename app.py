@@ -93,8 +93,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
                                        x_proto=settings.trusted_proxies,
                                        x_host=settings.trusted_proxies)
     init_guard(app.server, settings, app.csp_hashes)
-    init_callback_guard(app)
     init_auth(app.server, settings)
+    init_callback_guard(app)  # after the login guard: an anonymous request stays a 401
     init_api(app.server, settings)
     app.server.register_blueprint(wall_data)
     app.server.register_blueprint(trace_data)
