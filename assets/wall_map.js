@@ -188,7 +188,7 @@
       const k = spec.kinds.find(function (x) { return x.kind === kind; });
       const card = W.cards.get(i);
       html = "<b>" + (card ? escapeHtml(card.name) : "…") + "</b><br>" +
-        escapeHtml(k ? k.label : kind) + "<br>" +
+        escapeHtml((k && k.label) || kind || "") + "<br>" +
         text.scans + " " + v.scans[i].toLocaleString() +
         (v.red[i] >= 0 ? " · " + text.red + " " + v.red[i] + " · " + text.yellow + " " +
          v.yellow[i] : "");
