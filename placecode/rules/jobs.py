@@ -1,7 +1,8 @@
 """Re-evaluation after a rule change, in the background, with progress others can read.
 
 Progress lives in `meta` (key `reevaluation`), so every worker process and page sees it; one job
-runs per process at a time, and a newer change simply starts another pass when the first ends.
+runs at a time across every process (a lock in the database, placecode.db.locks), and a newer
+change simply starts another pass when the first ends.
 """
 
 from __future__ import annotations
@@ -9,16 +10,17 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import datetime
 
 import numpy as np
 from sqlalchemy import Engine, delete, insert, select
 
+from placecode.db.locks import job_lock
 from placecode.db.schema import meta
 from placecode.rules.status import reevaluate_all
 
 KEY = "reevaluation"
-_running = threading.Lock()
 
 
 def _write(engine: Engine, state: dict) -> None:
@@ -35,8 +37,10 @@ def reevaluation_state(engine: Engine) -> dict | None:
 
 
 def start_reevaluation(engine: Engine, version: int, clock: Callable[[], datetime]) -> bool:
-    """Start a background pass unless one runs in this process; True when started."""
-    if not _running.acquire(blocking=False):
+    """Start a background pass unless one runs in any process; True when started."""
+    held = ExitStack()
+    if not held.enter_context(job_lock(engine, KEY)):
+        held.close()
         return False
 
     def run() -> None:
@@ -54,7 +58,7 @@ def start_reevaluation(engine: Engine, version: int, clock: Callable[[], datetim
         except Exception as exc:  # shown on the rules page; the next change retries
             _write(engine, state | {"finished": True, "error": str(exc)[:300]})
         finally:
-            _running.release()
+            held.close()
 
     threading.Thread(target=run, name="reevaluation", daemon=True).start()
     return True
