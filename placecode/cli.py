@@ -281,7 +281,7 @@ def cmd_trace(args: argparse.Namespace) -> None:
 
 def cmd_export(args: argparse.Namespace) -> None:
     """Aggregates for planners, suppressed exactly as the economy page shows them."""
-    from placecode.auth.scope import Scope
+    from placecode.auth.policy import Refused, Viewer
     from queries import economy as q
 
     settings = _settings(args)
@@ -298,10 +298,10 @@ def cmd_export(args: argparse.Namespace) -> None:
         raise CliError("--format parquet needs --out FILE (it is binary)")
     kinds = [k for k in (args.industry or "").split(",") if k]
     try:
-        cube, frame = q.export(engine, Scope("admin"), f"cli:{os.environ.get('USER', 'cli')}",
+        cube, frame = q.export(engine, Viewer("admin"), f"cli:{os.environ.get('USER', 'cli')}",
                                args.by, start, end, district=args.district, kinds=kinds,
                                k=settings.min_cell_persons, now=city_now(settings.timezone))
-    except (q.EconomyError, q.ScopeRefused) as exc:
+    except (q.EconomyError, Refused) as exc:
         raise CliError(str(exc)) from None
     if args.format == "parquet":
         frame.to_parquet(args.out, index=False)
@@ -366,17 +366,22 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     print(f"sent {totals.sent:,} scans: {totals.verdicts}, errors {totals.errors}")
 
 
+def _new_password(name: str) -> tuple[str, bool]:
+    """From PLACECODE_NEW_PASSWORD, a prompt, or generated; and whether it was generated."""
+    from placecode.auth.users import random_password
+
+    password = os.environ.get("PLACECODE_NEW_PASSWORD")
+    if password is None and sys.stdin.isatty():
+        password = getpass.getpass(f"password for {name}: ")
+    return (password, False) if password else (random_password(), True)
+
+
 def cmd_create_user(args: argparse.Namespace) -> None:
-    from placecode.auth.users import UserError, create_user, random_password
+    from placecode.auth.users import UserError, create_user
 
     settings = _settings(args)
     engine = _engine(settings)
-    password = os.environ.get("PLACECODE_NEW_PASSWORD")
-    generated = False
-    if password is None and sys.stdin.isatty():
-        password = getpass.getpass(f"password for {args.name}: ")
-    if not password:
-        password, generated = random_password(), True
+    password, generated = _new_password(args.name)
     try:
         with engine.begin() as conn:
             user = create_user(conn, args.name, args.role, password, args.district)
@@ -385,6 +390,24 @@ def cmd_create_user(args: argparse.Namespace) -> None:
     print(f"created {user.username} ({user.role}"
           + (f", district {user.district_id}" if user.district_id else "") + ")"
           + (f" with password {password}" if generated else ""))
+
+
+def cmd_set_password(args: argparse.Namespace) -> None:
+    from placecode.auth import audit
+    from placecode.auth.users import UserError, set_password
+
+    settings = _settings(args)
+    engine = _engine(settings)
+    password, generated = _new_password(args.name)
+    try:
+        with engine.begin() as conn:
+            ended = set_password(conn, args.name, password)
+            audit.record(conn, "set_password", username="cli", subject=f"user {args.name}",
+                         detail=f"{ended} sessions ended", now=city_now(settings.timezone))
+    except UserError as exc:
+        raise CliError(str(exc)) from None
+    print(f"new password for {args.name}" + (f": {password}" if generated else "")
+          + f"; {ended} logged-in session(s) ended")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -472,6 +495,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--role", required=True, choices=ROLES)
     p.add_argument("--district", type=int, help="district id (adcode) for district roles")
+    p = add("set-password", cmd_set_password,
+            "give a user a new password (PLACECODE_NEW_PASSWORD, a prompt, or generated) and "
+            "end every session of theirs")
+    p.add_argument("name")
     p = add("trace", cmd_trace, "close and secondary contacts of a person (audited)")
     p.add_argument("person", help="the person's ID number or app token")
     p.add_argument("--days", type=int, default=14, help="days back from now (default 14)")

@@ -78,6 +78,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PLACECODE_LOGIN_LOCKOUT_MINUTES", 15,
             "The lockout window: a locked username (or address, after 4x the failures) opens "
             "again when its failures fall out of it.", int),
+    Setting("PLACECODE_SESSION_HOURS", 12,
+            "A login ends after this many hours (a shift); logout or a password change ends it "
+            "at once, on every device.", int),
     Setting("PLACECODE_SECURE_COOKIES", False,
             "1: session and CSRF cookies are always Secure (else Secure whenever the request "
             "came over https, directly or via a trusted proxy).", _flag),
@@ -120,6 +123,7 @@ class Settings:
     audit_retention_days: int
     login_max_failures: int
     login_lockout_minutes: int
+    session_hours: int
     secure_cookies: bool
     trusted_proxies: int
 
@@ -144,7 +148,7 @@ class Settings:
             raise SettingsError(f"PLACECODE_LANG={values['lang']!r}: use one of {', '.join(LANGS)}")
         for name in ("sla_notified_minutes", "sla_dispatched_minutes", "min_cell_persons",
                      "economy_refresh_minutes", "pass_test_hours", "outbox_max_backoff_seconds",
-                     "login_max_failures", "login_lockout_minutes"):
+                     "login_max_failures", "login_lockout_minutes", "session_hours"):
             if values[name] < 1:
                 raise SettingsError(f"PLACECODE_{name.upper()} must be at least 1")
         if values["retention_days"] < 1:

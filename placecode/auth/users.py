@@ -109,6 +109,21 @@ def create_user(
     return User(uid, username, role, district_id)
 
 
+def set_password(conn: Connection, username: str, password: str) -> int:
+    """Give a user a new password and end every session of theirs (a stolen session dies with
+    the old password). Returns how many sessions ended; raises UserError."""
+    from placecode.auth.sessions import end_all
+
+    name = normalise_username(username)
+    row = conn.execute(select(users.c.id).where(func.lower(users.c.username) == name)).first()
+    if row is None:
+        raise UserError(f"username {name!r}: no such user")
+    check_password_policy(password)
+    conn.execute(update(users).where(users.c.id == row.id)
+                 .values(password_hash=_hasher.hash(password)))
+    return end_all(conn, row.id)
+
+
 def authenticate(
     conn: Connection, username: str, password: str, now: datetime | None = None
 ) -> User | None:

@@ -7,10 +7,10 @@ from urllib.parse import urlencode, urlparse
 from flask import Flask, jsonify, redirect, render_template_string, request, session
 from flask_login import LoginManager, current_user, login_user, logout_user
 
-from placecode.auth import audit
+from placecode.auth import audit, sessions
 from placecode.auth.guard import cookie_secure, csrf_token
 from placecode.auth.lockout import locked_until
-from placecode.auth.scope import note_refusal
+from placecode.auth.policy import home, may_open, note_refusal
 from placecode.auth.tokens import load_token, verify_token
 from placecode.auth.users import WallUser, authenticate, load_user, normalise_username
 from placecode.clock import city_now
@@ -73,6 +73,7 @@ LOGOUT_PAGE = """<!doctype html>
 <button class="btn btn-primary btn-lg w-100" type="submit" id="logout-confirm">
 退出登录 · Log out</button></form></main></body></html>"""
 WALL_PATHS = ("/", "/logout", "/_favicon.ico", "/_reload-hash")
+DATA_PREFIXES = ("/wall-data/", "/trace-data/", "/api/")
 
 
 def _wall_may(path: str) -> bool:
@@ -120,7 +121,11 @@ def init_auth(server: Flask, settings: Settings) -> None:
             if user_id.startswith("wall:"):
                 token = load_token(conn, int(user_id[5:]))
                 return wall_user(token) if token and token.kind == "wall" else None
-            return load_user(conn, int(user_id))
+            user = load_user(conn, int(user_id))
+            if user is None or not sessions.alive(conn, session.get("sid"), user.id,
+                                                  city_now(settings.timezone)):
+                return None  # logged out, password changed, expired or deactivated
+            return user
 
     @server.before_request
     def _require_login():
@@ -131,11 +136,17 @@ def init_auth(server: Flask, settings: Settings) -> None:
         if path == "/" and request.args.get("token") and not current_user.is_authenticated:
             return _wall_login()
         if current_user.is_authenticated:
-            if current_user.role == "wall" and not _wall_may(path):
+            role = current_user.role
+            if role == "wall" and not _wall_may(path):
                 note_refusal(f"a wall display shows the wall only, not {path}")
                 return (jsonify(error="a wall display shows the wall only"), 403) \
                     if path.startswith("/api/") else redirect("/")
-            return None
+            if path == "/" and home(role) != "/":
+                return redirect(home(role))  # field staff start on their phone page
+            if not may_open(role, path) and path.startswith(DATA_PREFIXES):
+                note_refusal(f"a {role} may not open {path}")
+                return jsonify(error=f"a {role} may not open {path}"), 403
+            return None  # a page a role may not open shows the refusal (pages/_page_guard.py)
         if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
             return None
         if path.startswith("/_dash-") or path.startswith("/api/"):
@@ -184,6 +195,8 @@ def init_auth(server: Flask, settings: Settings) -> None:
         if user is None:
             return _render(lang, TEXT[lang]["wrong"], shown), 401
         session.clear()  # a fresh session (and CSRF token) for the logged-in user
+        with engine.begin() as conn:
+            session["sid"] = sessions.start(conn, user.id, now, settings.session_hours)
         login_user(user)
         response = redirect(_safe_next(request.args.get("next")))
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="Lax",
@@ -195,6 +208,8 @@ def init_auth(server: Flask, settings: Settings) -> None:
         """POST (with the CSRF token) logs out; GET asks, so a link elsewhere cannot."""
         if request.method == "GET":
             return render_template_string(LOGOUT_PAGE, csrf=csrf_token())
+        with engine.begin() as conn:
+            sessions.end(conn, session.get("sid"))
         logout_user()
         session.clear()
         return redirect("/login")

@@ -413,6 +413,16 @@ users = Table(
     Column("last_login_at", Timestamp),
 )
 
+login_sessions = Table(
+    "login_sessions", metadata,
+    # A login lives here, not only in its signed cookie: logout, a password change or a
+    # deactivated user delete the row; a replayed cookie finds nothing (placecode.auth.sessions).
+    Column("sid_hash", String(64), primary_key=True, comment="SHA-256 hex of the session id"),
+    Column("user_id", Integer, nullable=False, index=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+)
+
 audit_log = Table(
     "audit_log", metadata,
     Column("id", RowId, primary_key=True, autoincrement=True),

@@ -137,3 +137,61 @@ def test_lockout_holds_for_every_spelling_of_a_locked_username(site, variant):
 def test_login_accepts_the_username_as_typed_with_spaces_or_capitals(site):
     server, _ = site
     assert log_in(server.test_client(), " Alice\u00a0", PASSWORD).status_code == 302
+
+
+def _session_cookie(client) -> str:
+    return client.get_cookie("session").value
+
+
+def _replay(server, cookie: str) -> int:
+    """A fresh browser holding only a saved session cookie asks for a logged-in page."""
+    other = server.test_client()
+    other.set_cookie("session", cookie)
+    return other.get("/alerts").status_code
+
+
+def _logout(client) -> None:
+    page = client.get("/logout").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+
+
+def test_a_cookie_saved_before_logout_no_longer_logs_in(site):
+    server, engine = site
+    client = server.test_client()
+    assert log_in(client, "alice", PASSWORD).status_code == 302
+    saved = _session_cookie(client)
+    assert _replay(server, saved) == 200  # the copy works while the login lives
+    _logout(client)
+    assert _replay(server, saved) == 302  # logout ended it on the server, not only here
+    with engine.connect() as conn:
+        assert conn.execute(select(t.login_sessions)).all() == []
+
+
+def test_a_password_change_ends_every_session_of_that_user(site):
+    from placecode.auth.users import set_password
+
+    server, engine = site
+    phone, desk, other = (server.test_client() for _ in range(3))
+    for client, name in ((phone, "alice"), (desk, "alice"), (other, "bob")):
+        assert log_in(client, name, PASSWORD).status_code == 302
+    with engine.begin() as conn:
+        assert set_password(conn, " Alice ", "a-new-long-passphrase-7") == 2
+    assert phone.get("/alerts").status_code == desk.get("/alerts").status_code == 302
+    assert other.get("/rules").status_code == 200  # bob is still logged in
+    assert log_in(server.test_client(), "alice", PASSWORD).status_code == 401
+    assert log_in(server.test_client(), "alice", "a-new-long-passphrase-7").status_code == 302
+
+
+def test_a_login_ends_after_the_session_hours(db_url, tmp_path):
+    server, engine = make_client(db_url, tmp_path, session_hours=1)
+    try:
+        client = server.test_client()
+        assert log_in(client, "alice", PASSWORD).status_code == 302
+        assert client.get("/alerts").status_code == 200
+        with engine.begin() as conn:  # as if the hour had passed
+            conn.execute(t.login_sessions.update().values(
+                expires_at=city_now() - timedelta(minutes=1)))
+        assert client.get("/alerts").status_code == 302
+    finally:
+        dash._pages.PAGE_REGISTRY.clear()
