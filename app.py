@@ -9,13 +9,16 @@ import dash
 import dash_bootstrap_components as dbc
 import flask
 from dash import Input, Output, dcc, html
+from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from components.i18n import t
 from pages._callback_guard import init_callback_guard, on_callback_error
+from pages._page_guard import guard_pages
 from pages.trace.data import trace_data
 from pages.wall.data import wall_data
 from placecode.auth.guard import CSRF_FIELD, csrf_token, init_guard
+from placecode.auth.policy import may_open
 from placecode.auth.web import LANG_COOKIE, init_auth
 from placecode.ingest.api import init_api
 from placecode.settings import LANGS, Settings
@@ -37,11 +40,14 @@ def preferred_lang(settings: Settings) -> str:
 
 def shell(settings: Settings) -> html.Div:
     """Navigation bar, shared stores and the page container."""
+    role = current_user.role if flask.has_request_context() and \
+        current_user.is_authenticated else ""
     links = [
         dbc.NavLink(id={"type": "shell-nav", "index": page["name"]}, href=page["relative_path"],
                     active="exact")
         for page in dash.page_registry.values()
-        if not page.get("path_template")  # /venue/<code> etc. are reached by links, not the nav
+        # /venue/<code> etc. are reached by links, not the nav; a role sees the pages it may open
+        if not page.get("path_template") and may_open(role, page["path"])
     ]
     return html.Div([
         dcc.Store(id="shell-lang", data=preferred_lang(settings)),
@@ -88,6 +94,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         on_error=on_callback_error,
     )
     app.server.config[SETTINGS_KEY] = settings
+    guard_pages(lambda: preferred_lang(settings))
     if settings.trusted_proxies:  # the documented nginx in front: believe its X-Forwarded-*
         app.server.wsgi_app = ProxyFix(app.server.wsgi_app, x_for=settings.trusted_proxies,
                                        x_proto=settings.trusted_proxies,

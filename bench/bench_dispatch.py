@@ -15,7 +15,7 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy import func, select
 
-from placecode.auth.scope import Scope
+from placecode.auth.policy import Viewer
 from placecode.db import schema as t
 from placecode.db.engine import get_engine, init_db
 from placecode.demo.units import make_units
@@ -58,7 +58,7 @@ def main(url: str) -> None:
         last = conn.execute(select(func.max(t.denylist.c.seq))).scalar()
     n, ms = pull(engine, last)
     print(f"incremental pull (?since=last): {n} entries, {ms:.0f} ms")
-    scope = Scope("city_commander")
+    scope = Viewer("city_commander")
     for name, fn in [("open incidents", lambda: q.open_incidents(engine, scope, NOW)),
                      ("units", lambda: q.units(engine, scope)),
                      ("timeline", lambda: q.timeline(engine, scope, NOW.date())),

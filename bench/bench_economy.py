@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import func, select, text
 
-from placecode.auth.scope import Scope
+from placecode.auth.policy import Viewer
 from placecode.auth.users import create_user
 from placecode.db import schema as t
 from placecode.db.engine import get_engine, init_db
@@ -147,7 +147,7 @@ def main(url: str, days: int | None) -> None:
                            content_type="application/json", headers=csrf)
     print(f"download CSV, industry × district × day, everything kept: "
           f"{(time.perf_counter() - began) * 1000:.0f} ms, {len(response.data) / 1024:.0f} KiB")
-    cube = q.foot_traffic(engine, Scope("planner"), ("industry", "subdistrict", "day"),
+    cube = q.foot_traffic(engine, Viewer("planner"), ("industry", "subdistrict", "day"),
                           span[0], span[1])
     print(f"cells industry × sub-district × day: {len(cube.frame):,}, "
           f"suppressed {int(cube.frame['hidden'].sum()):,}")

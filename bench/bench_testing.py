@@ -20,13 +20,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, text
 
 from bench.source_stamp import source_stamp
-from placecode.auth.scope import Scope
+from placecode.auth.policy import Viewer
 from placecode.db import schema as t
 from placecode.db.engine import get_engine, init_db
 from placecode.testing.progress import refresh_last_tests
 from queries import testing as q
 
-CITY = Scope("city_commander")
+CITY = Viewer("city_commander")
 WHO = {"username": "bench"}
 
 

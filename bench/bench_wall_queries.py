@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench_demo_build import machine, record_section
 
-from placecode.auth.scope import Scope
+from placecode.auth.policy import Viewer
 from placecode.db.engine import get_engine, redact
 from queries import wall as q
 
@@ -24,7 +24,7 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADING = "## Wall refresh (`bench/bench_wall_queries.py`)"
 
 
-def refresh_once(engine, scope: Scope, clock: datetime) -> None:
+def refresh_once(engine, scope: Viewer, clock: datetime) -> None:
     info = q.city_meta(engine)
     q.district_shapes(engine)
     as_of, _ = q.wall_time(info, clock)
@@ -41,8 +41,8 @@ def main() -> None:
     for url in args.db:
         engine = get_engine(url)
         info = q.city_meta(engine)
-        for scope in (Scope("city_commander"), Scope("district_commander", 371002),
-                      Scope("planner")):
+        for scope in (Viewer("city_commander"), Viewer("district_commander", 371002),
+                      Viewer("planner")):
             refresh_once(engine, scope, datetime.now())  # warm the cache
             times = []
             for _ in range(args.runs):

@@ -12,7 +12,7 @@ import logging
 
 import dash
 import flask
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, Forbidden
 
 CALLBACK_PATH = "/_dash-update-component"
 INPUT_ERRORS = (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError,
@@ -53,6 +53,10 @@ def check_body(callbacks: dict) -> None:
 
 def on_callback_error(exc: Exception):
     """Dash's app-wide on_error: values the page would never send are the client's error."""
+    if isinstance(exc, PermissionError):  # a refusal no page shows: a replayed callback
+        response = flask.jsonify(error=str(exc))
+        response.status_code = 403
+        raise Forbidden(response=response)
     if isinstance(exc, INPUT_ERRORS):
         log.warning("callback %s refused bad input", flask.request.path, exc_info=exc)
         _refuse(f"{type(exc).__name__} from its values")

@@ -290,12 +290,6 @@ TEXT: dict[str, tuple[str, str]] = {
                          "{n} day cells hidden (too few persons)"),
     "ec_no_data":       ("还没有扫码汇总数据：先导入扫码或生成演示城市。",
                          "No scan rollups yet: import scans or build the demo city first."),
-    "ec_refused_role":  ("客流数据供规划人员和指挥人员使用，您的角色无权查看。",
-                         "foot traffic is for planners and commanders; your role has no access."),
-    "ec_refused_district": ("区 {district} 不属于您的辖区，您只能查看区 {own}。",
-                            "district {district} is not yours: you see district {own} only."),
-    "ec_refused_no_district": ("您的账号未绑定辖区，请联系管理员。",
-                               "your account has no district: ask the admin to set one."),
     "ec_col_industry":  ("行业", "Industry"),
     "ec_col_this_week": ("近7天", "Last 7 days"),
     "ec_col_last_week": ("前7天", "7 days before"),
@@ -471,6 +465,54 @@ TEXT: dict[str, tuple[str, str]] = {
     "audit_col_subject": ("对象", "Subject"),
     "audit_col_reason": ("原因", "Reason"),
     "audit_col_detail": ("详情", "Detail"),
+    "page_refused_title": ("无权访问此页面", "You may not open this page"),
+    "page_refused_home": ("回到我的首页", "Back to my first page"),
+    # Refusals (placecode.auth.policy): one per capability, then the district and lookup ones.
+    "refused_wall":     ("您的角色无权查看指挥大屏。", "your role may not open the wall."),
+    "refused_persons":  ("您的角色无权查看人员级数据（预警、调度、被标记扫码）。",
+                         "your role may not see person-level data (alerts, dispatch, flagged "
+                         "scans)."),
+    "refused_trace":    ("您的角色无权追踪人员。", "your role may not trace persons."),
+    "refused_act":      ("您的角色无权处置预警或派出人员。",
+                         "your role may not act on alerts or dispatch units."),
+    "refused_field_step": ("您的角色无权确认现场步骤。", "your role may not confirm field steps."),
+    "refused_roll_call": ("您的角色无权发起点名。", "your role may not run a roll call."),
+    "refused_field":    ("现场任务页仅供现场人员使用。", "the field page is for field staff."),
+    "refused_venues":   ("您的角色无权查看场所。", "your role may not see venues."),
+    "refused_testing":  ("您的角色无权查看核酸检测。", "your role may not see testing."),
+    "refused_plan_tests": ("您的角色无权安排核酸批次。", "your role may not plan test batches."),
+    "refused_economy":  ("客流数据供规划人员和指挥人员使用，您的角色无权查看。",
+                         "foot traffic is for planners and commanders; your role has no access."),
+    "refused_rules":    ("您的角色无权查看研判规则。", "your role may not see the rules."),
+    "refused_edit_rules": ("仅管理员可以修改研判规则。", "only the admin may change the rules."),
+    "refused_audit":    ("审计日志仅供管理员查看。", "the audit log is for the admin only."),
+    "refused_no_district": ("您的账号未绑定辖区，请联系管理员。",
+                            "your account has no district: ask the admin to set one."),
+    "refused_other_district": ("区 {district} 不属于您的辖区，您只能查看区 {own}。",
+                               "district {district} is not yours: you see district {own} only."),
+    "refused_incident_district": ("该事件不属于您的辖区。",
+                                  "this incident is not in your district."),
+    "refused_trace_person": ("该人员不在您的辖区内，无法追踪。",
+                             "this person is not in your district: you may not trace them."),
+    "refused_no_unit":  ("您的账号未绑定现场小组，请联系管理员。",
+                         "your account is not in a field unit: ask the admin to add you."),
+    "unit_status_unknown": ("未知的小组状态 {status}。", "unknown unit status {status}."),
+    "unit_unknown":     ("没有小组 {unit}，或它不在您的辖区。",
+                         "no unit {unit}, or it is not in your district."),
+    "trace_enter_id":   ("请输入身份证号、人员码或预警编号。",
+                         "enter an ID number, a person key or an alert number."),
+    "trace_unknown_id": ("没有该身份证号的人员记录。", "no person is known by this ID number."),
+    "trace_unknown_alert": ("没有该编号的预警。", "no alert has this number."),
+    "trace_unknown_key": ("没有该人员码的记录。", "no person has this key."),
+    "area_not_id":      ("社区编号必须是数字，收到 {value}。",
+                         "a community id is a number, got {value}."),
+    "area_unknown":     ("没有编号为 {id} 的社区。", "no community has the id {id}."),
+    "area_choose_district": ("请先选择一个区。", "choose a district first."),
+    "venue_code_bad":   ("场所码只含字母和数字，例如 371002R000123。",
+                         "a venue code is letters and digits, for example 371002R000123."),
+    "venue_code_unknown": ("没有场所码为 {code} 的场所。", "no venue has the code {code}."),
+    "reason_short":     ("请写明理由（至少 {n} 个字）。",
+                         "give a reason (at least {n} characters)."),
 }
 
 
@@ -498,3 +540,8 @@ class UserError(Exception):
 
 def district_name(row, lang: str) -> str:
     return row["name_en"] if lang == "en" else row["name_zh"]
+
+
+def explain(exc: Exception, lang: str) -> str:
+    """An exception as the reader sees it: its catalog text in `lang` if it has one."""
+    return exc.text(lang) if isinstance(exc, UserError) else str(exc)

@@ -8,7 +8,7 @@ from flask import current_app, has_app_context
 from flask_login import current_user
 from sqlalchemy import Engine
 
-from placecode.auth.scope import Scope
+from placecode.auth.policy import Viewer
 from placecode.clock import DEFAULT_TIMEZONE, city_now
 from placecode.db.engine import get_engine
 from placecode.settings import Settings, setting_default
@@ -24,9 +24,9 @@ def current_engine() -> Engine:
     return get_engine(current_settings().database_url)
 
 
-def current_scope() -> Scope:
-    """Scope of the logged-in user; the login guard means there always is one here."""
-    return Scope.of(current_user)
+def current_scope() -> Viewer:
+    """Viewer of the logged-in user; the login guard means there always is one here."""
+    return Viewer.of(current_user)
 
 
 def current_city_now() -> datetime:

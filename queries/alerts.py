@@ -1,6 +1,6 @@
 """Reads behind the alerts page: recent alerts in the viewer's scope with their push delivery.
 
-Scope: city-wide roles see every district; district roles see alerts at venues of their district;
+Viewer: city-wide roles see every district; district roles see alerts at venues of their district;
 planners see none (aggregates only). Persons appear only as a masked key.
 """
 
@@ -11,35 +11,23 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from placecode.auth.scope import Scope, ScopeRefused
+from placecode.auth.policy import Viewer, district_for
 from placecode.db.schema import alerts, districts, outbox, persons, venues
 
-CITY_ROLES = ("admin", "city_commander")
 # The alert's own pushes; the outbox also carries its incident's state changes (issue 7).
 ALERT_PUSH = outbox.c.idempotency_key.like("alert-%")
 
 
-class ScopeError(ScopeRefused):
-    """The viewer's role may not see this; the message says so."""
-
-
-def _scoped(query, scope: Scope):
-    if scope.aggregates_only:
-        raise ScopeError("planners see aggregates only; alerts name persons")
-    if scope.role == "wall":
-        raise ScopeError("a wall display shows the wall only")
-    if scope.role in CITY_ROLES:
-        return query
-    if scope.district_id is None:
-        raise ScopeError(f"a {scope.role} needs a district to see alerts")
-    return query.where(alerts.c.district_id == scope.district_id)
+def _scoped(query, scope: Viewer):
+    district = district_for(scope, "persons")  # alerts name persons
+    return query if district is None else query.where(alerts.c.district_id == district)
 
 
 def mask_key(person_key: str) -> str:
     return "••••" + person_key[-4:]
 
 
-def recent_alerts(engine: Engine, scope: Scope, limit: int = 200) -> pd.DataFrame:
+def recent_alerts(engine: Engine, scope: Viewer, limit: int = 200) -> pd.DataFrame:
     """Newest alerts first. Columns: alert_id, ts, venue_code, venue_name, district_id,
     district_zh, district_en, rules, person, hq_state, community_state, attempts, last_error."""
     q = _scoped(
@@ -72,7 +60,7 @@ def recent_alerts(engine: Engine, scope: Scope, limit: int = 200) -> pd.DataFram
     return frame
 
 
-def alert_counts(engine: Engine, scope: Scope, since: datetime) -> dict[str, int]:
+def alert_counts(engine: Engine, scope: Viewer, since: datetime) -> dict[str, int]:
     """alerts since `since`, and push rows pending / delivered among all alerts in scope."""
     with engine.connect() as conn:
         today = conn.execute(_scoped(select(func.count()).select_from(alerts)

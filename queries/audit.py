@@ -10,7 +10,7 @@ import pandas as pd
 from sqlalchemy import Engine, case, func, or_, select
 
 from placecode.auth.audit import record
-from placecode.auth.scope import Scope, ScopeRefused
+from placecode.auth.policy import Viewer, require
 from placecode.db.schema import audit_log
 
 COLUMNS = ["ts", "username", "action", "subject", "reason", "detail"]
@@ -38,9 +38,8 @@ class AuditFilterError(ValueError):
     """A filter that cannot be applied; the message says which field."""
 
 
-def _check(scope: Scope) -> None:
-    if scope.role != "admin":
-        raise ScopeRefused(f"the audit log is for the admin; a {scope.role} may not read it")
+def _check(scope: Viewer) -> None:
+    require(scope, "audit")
 
 
 def _where(f: AuditFilter) -> list:
@@ -67,7 +66,7 @@ def _kind(column, kind: str):
     return column.like("export%") if names is None else column.in_(names)
 
 
-def entries(engine: Engine, scope: Scope, f: AuditFilter, limit: int = 2000
+def entries(engine: Engine, scope: Viewer, f: AuditFilter, limit: int = 2000
             ) -> tuple[pd.DataFrame, int]:
     """The newest `limit` rows matching `f`, and how many match in all."""
     _check(scope)
@@ -82,7 +81,7 @@ def entries(engine: Engine, scope: Scope, f: AuditFilter, limit: int = 2000
     return frame, int(total)
 
 
-def counts(engine: Engine, scope: Scope, f: AuditFilter) -> dict[str, int]:
+def counts(engine: Engine, scope: Viewer, f: AuditFilter) -> dict[str, int]:
     """Rows matching `f` by kind (KINDS), one query."""
     _check(scope)
     a = audit_log.c
@@ -92,14 +91,14 @@ def counts(engine: Engine, scope: Scope, f: AuditFilter) -> dict[str, int]:
         return dict(conn.execute(query).one()._mapping)
 
 
-def actions(engine: Engine, scope: Scope) -> list[str]:
+def actions(engine: Engine, scope: Viewer) -> list[str]:
     _check(scope)
     with engine.connect() as conn:
         return list(conn.execute(select(audit_log.c.action).distinct()
                                  .order_by(audit_log.c.action)).scalars())
 
 
-def export(engine: Engine, scope: Scope, f: AuditFilter, username: str, user_id: int | None,
+def export(engine: Engine, scope: Viewer, f: AuditFilter, username: str, user_id: int | None,
            now: datetime) -> pd.DataFrame:
     """Every row matching `f` (up to MAX_EXPORT), oldest first; the export is audited too."""
     _check(scope)

@@ -1,7 +1,7 @@
 """Reads and acts behind the dispatch board: open incidents by state with their timers, units,
 the day's events, and the steps (through placecode.dispatch.board, which checks and stores them).
 
-Scope: city roles see every district; district commanders, duty officers and field staff their
+Viewer: city roles see every district; district commanders, duty officers and field staff their
 own; planners and wall tokens are refused (incidents name venues and persons)."""
 
 from __future__ import annotations
@@ -12,32 +12,39 @@ import pandas as pd
 from sqlalchemy import Engine, func, select, update
 
 from placecode.auth.audit import record
-from placecode.auth.scope import Scope
+from placecode.auth.policy import Refused, Viewer, district_for, require, require_district
 from placecode.db import schema as t
 from placecode.dispatch import board, rollcall
 from placecode.dispatch.incidents import DEFAULT_SLA_MINUTES, FINAL, Transition, due_at
-from queries.alerts import ScopeError, mask_key
-
-CITY_ROLES = ("admin", "city_commander")
+from queries.alerts import mask_key
 
 
-def _district(scope: Scope) -> int | None:
-    """The district the viewer is bound to (None: the whole city); refuses who may not look."""
-    if scope.role in ("planner", "wall"):
-        raise ScopeError(f"a {scope.role} does not see incidents (they name persons)")
-    if scope.role in CITY_ROLES:
-        return None
-    if scope.district_id is None:
-        raise ScopeError(f"a {scope.role} needs a district to see incidents")
-    return scope.district_id
+def _district(scope: Viewer) -> int | None:
+    """The district the viewer is bound to (None: the whole city); incidents name persons."""
+    return district_for(scope, "persons")
 
 
-def open_incidents(engine: Engine, scope: Scope, now: datetime,
+def open_incidents(engine: Engine, scope: Viewer, now: datetime,
                    sla: dict[str, int] | None = None) -> pd.DataFrame:
     """Incidents not yet finished, plus those finished today. Columns: incident_id, state,
     state_since, opened_at, version, venue_code, venue_name, lon, lat, district_id, unit_code,
     person (masked), due_at, overdue, minutes (in this state)."""
-    district = _district(scope)
+    return _open(engine, _district(scope), now, sla)
+
+
+FIELD_TASKS = ("notified", "dispatched")  # the person waits to be held, the unit is on its way
+
+
+def field_tasks(engine: Engine, scope: Viewer, now: datetime,
+                sla: dict[str, int] | None = None) -> pd.DataFrame:
+    """What field staff act on from the phone: their district's incidents waiting for a field
+    step (the columns of open_incidents); the desk's board stays with the desk roles."""
+    frame = _open(engine, district_for(scope, "field_step"), now, sla)
+    return frame[frame["state"].isin(FIELD_TASKS)].reset_index(drop=True)
+
+
+def _open(engine: Engine, district: int | None, now: datetime,
+          sla: dict[str, int] | None) -> pd.DataFrame:
     i, v, u, p = t.incidents, t.venues, t.units, t.persons
     start = datetime.combine(now.date(), time())
     query = (select(i.c.id, i.c.state, i.c.state_since, i.c.opened_at, i.c.version, v.c.code,
@@ -65,7 +72,7 @@ def open_incidents(engine: Engine, scope: Scope, now: datetime,
     return frame
 
 
-def units(engine: Engine, scope: Scope) -> pd.DataFrame:
+def units(engine: Engine, scope: Viewer) -> pd.DataFrame:
     """Columns: unit_id, code, name, kind, status, subdistrict_id, lon, lat, incident_id."""
     district = _district(scope)
     u = t.units
@@ -79,7 +86,7 @@ def units(engine: Engine, scope: Scope) -> pd.DataFrame:
             "incident_id"])
 
 
-def timeline(engine: Engine, scope: Scope, day: date, limit: int = 200) -> pd.DataFrame:
+def timeline(engine: Engine, scope: Viewer, day: date, limit: int = 200) -> pd.DataFrame:
     """The day's incident events, newest first. Columns: ts, incident_id, username, from_state,
     to_state, note, venue_name."""
     district = _district(scope)
@@ -99,30 +106,27 @@ def timeline(engine: Engine, scope: Scope, day: date, limit: int = 200) -> pd.Da
     return frame
 
 
-def suggestions(engine: Engine, scope: Scope, incident_id: int, limit: int = 5) -> pd.DataFrame:
+def suggestions(engine: Engine, scope: Viewer, incident_id: int, limit: int = 5) -> pd.DataFrame:
     """The nearest available units of the incident's district (see board.nearest_units)."""
     district = _district(scope)
     with engine.connect() as conn:
         owner = conn.execute(select(t.incidents.c.district_id)
                              .where(t.incidents.c.id == incident_id)).scalar()
         if owner is None or (district is not None and owner != district):
-            raise ScopeError("this incident is not in your district")
+            raise Refused("refused_incident_district")
         return board.nearest_units(conn, incident_id, limit)
 
 
-def act(engine: Engine, scope: Scope, incident_id: int, step: Transition, who: str,
+def act(engine: Engine, scope: Viewer, incident_id: int, step: Transition, who: str,
         now: datetime, version: int | None) -> board.Step:
     """One step on an incident, in its own transaction (refusals raise with a message)."""
     with engine.begin() as conn:
         return board.transition(conn, scope, incident_id, step, who, now, version)
 
 
-OPENERS = ("admin", "city_commander", "district_commander", "duty_officer")
-
-
-def districts(engine: Engine, scope: Scope) -> pd.DataFrame:
+def districts(engine: Engine, scope: Viewer) -> pd.DataFrame:
     """The districts the viewer may run a roll-call for: id, name_zh, name_en."""
-    district = _district(scope)
+    district = district_for(scope, "roll_call")
     d = t.districts.c
     query = select(d.id, d.name_zh, d.name_en).order_by(d.id)
     if district is not None:
@@ -131,13 +135,11 @@ def districts(engine: Engine, scope: Scope) -> pd.DataFrame:
         return pd.DataFrame(conn.execute(query).all(), columns=["id", "name_zh", "name_en"])
 
 
-def _roll_district(scope: Scope, district_id: int) -> None:
-    own = _district(scope)
-    if own is not None and own != district_id:
-        raise ScopeError("that is another district's roll-call")
+def _roll_district(scope: Viewer, district_id: int) -> None:
+    require_district(scope, "roll_call", district_id)
 
 
-def export_roll_call(engine: Engine, scope: Scope, district_id: int, day: date,
+def export_roll_call(engine: Engine, scope: Viewer, district_id: int, day: date,
                      username: str, now: datetime) -> pd.DataFrame:
     """`day`'s roll-call of one district for download (it names staff): audited."""
     _roll_district(scope, district_id)
@@ -148,7 +150,7 @@ def export_roll_call(engine: Engine, scope: Scope, district_id: int, day: date,
     return frame
 
 
-def roll_call_board(engine: Engine, scope: Scope, district_id: int, day: date
+def roll_call_board(engine: Engine, scope: Viewer, district_id: int, day: date
                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(per sub-district summary of `day`, the last 14 days' totals) of one district."""
     _roll_district(scope, district_id)
@@ -156,10 +158,8 @@ def roll_call_board(engine: Engine, scope: Scope, district_id: int, day: date
         return rollcall.summary(conn, district_id, day), rollcall.history(conn, district_id)
 
 
-def open_roll_call(engine: Engine, scope: Scope, district_id: int, day: date, who: str,
+def open_roll_call(engine: Engine, scope: Viewer, district_id: int, day: date, who: str,
                    now: datetime) -> int:
-    if scope.role not in OPENERS:
-        raise ScopeError(f"a {scope.role} cannot open the roll-call; the duty officer does")
     _roll_district(scope, district_id)
     with engine.begin() as conn:
         return rollcall.open_roll_call(conn, district_id, day, who, now)
@@ -204,25 +204,26 @@ def my_day(engine: Engine, username: str, now: datetime) -> dict | None:
 UNIT_STATUSES = ("available", "committed", "responding", "on_scene", "out_of_service")
 
 
-def set_unit_status(engine: Engine, scope: Scope, username: str, status: str,
+def set_unit_status(engine: Engine, scope: Viewer, username: str, status: str,
                     now: datetime) -> None:
     """A unit lead (its staff) changes its status from the phone."""
+    require(scope, "field_step")
     if status not in UNIT_STATUSES:
-        raise ScopeError(f"unknown unit status {status!r}")
+        raise Refused("unit_status_unknown", status=str(status)[:32])
     with engine.begin() as conn:
         me = rollcall.staff_of(conn, username)
         if me is None or me.unit_id is None:
-            raise ScopeError("this login belongs to no unit")
+            raise Refused("refused_no_unit")
         conn.execute(update(t.units).where(t.units.c.id == me.unit_id)
                      .values(status=status, status_since=now))
 
 
-def wall_summary(engine: Engine, scope: Scope, now: datetime,
+def wall_summary(engine: Engine, scope: Viewer, now: datetime,
                  sla: dict[str, int] | None = None) -> dict:
     """The wall's dispatch panel, no persons: open incidents per state, the overdue ones
     (venue, state, minutes), units per status, and today's roll-call per district (city) or
     per sub-district (a district's wall)."""
-    district = (scope.home_district if scope.role not in CITY_ROLES else None)
+    district = scope.home_district
     i, v, u = t.incidents, t.venues, t.units
     live = select(i.c.state, i.c.state_since, v.c.name).join(v, v.c.id == i.c.venue_id).where(
         i.c.state.not_in(FINAL))

@@ -18,28 +18,16 @@ import pandas as pd
 from sqlalchemy import Engine, and_, func, select
 
 from placecode.auth.audit import record
-from placecode.auth.scope import Scope, small_cell_mask
-from placecode.auth.scope import ScopeRefused as BaseScopeRefused
+from placecode.auth.policy import Viewer, district_for, small_cell_mask
 from placecode.db import schema as t
 from placecode.db.fast import raw_rows
 
 DIMS = ("industry", "district", "subdistrict", "day", "daytype", "hour")
-CITY_ROLES = ("admin", "city_commander", "planner")
-DISTRICT_ROLES = ("district_commander", "duty_officer")
 COLUMN = {"industry": "kind", "district": "district_id", "subdistrict": "subdistrict_id"}
 
 
 class EconomyError(ValueError):
     """A request the foot-traffic data cannot answer; the message says what to change."""
-
-
-class ScopeRefused(BaseScopeRefused):
-    """The viewer's role or district may not see this; `key` and `values` let a page say it in
-    the viewer's language (components.i18n)."""
-
-    def __init__(self, message: str, key: str = "", **values):
-        super().__init__(message)
-        self.key, self.values = key, values
 
 
 @dataclass(frozen=True)
@@ -57,21 +45,9 @@ class Cube:
         return (self.end - self.start).days + 1
 
 
-def viewer_district(scope: Scope, district: int | None) -> int | None:
+def viewer_district(scope: Viewer, district: int | None) -> int | None:
     """The district a view is limited to: the viewer's own for district-bound roles."""
-    if scope.role in CITY_ROLES:
-        return district
-    if scope.role in DISTRICT_ROLES:
-        if scope.district_id is None:
-            raise ScopeRefused(f"a {scope.role} needs a district to see foot traffic",
-                               "ec_refused_no_district")
-        if district not in (None, scope.district_id):
-            raise ScopeRefused(f"district {district} is not yours: you see district "
-                               f"{scope.district_id} only", "ec_refused_district",
-                               district=district, own=scope.district_id)
-        return scope.district_id
-    raise ScopeRefused("foot traffic is for planners and commanders; a "
-                       f"{scope.role} has no access", "ec_refused_role")
+    return district_for(scope, "economy", district)
 
 
 def parse_by(text: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -112,7 +88,7 @@ def grain_for(by: tuple[str, ...]) -> str:
     return "subdistrict" if "subdistrict" in by else "hour" if "hour" in by else "day"
 
 
-def read_cells(engine: Engine, scope: Scope, grain: str, start: date, end: date, *,
+def read_cells(engine: Engine, scope: Viewer, grain: str, start: date, end: date, *,
                district: int | None = None, kinds=None) -> Cells:
     """The stored cells of a grain over [start, end] (scope applied): kind, district_id,
     [subdistrict_id], day, [hour], daytype, scans, persons (0 when not counted yet)."""
@@ -166,7 +142,7 @@ def aggregate(cells: Cells, by, k: int, start: date | None = None,
     return Cube(frame.drop(columns="persons"), by, start, end, cells.district, k)
 
 
-def foot_traffic(engine: Engine, scope: Scope, by, start: date, end: date, *,
+def foot_traffic(engine: Engine, scope: Viewer, by, start: date, end: date, *,
                  district: int | None = None, kinds=None, k: int = 10) -> Cube:
     """Scans per cell of `by` over [start, end], suppressed below k persons."""
     by = parse_by(by)
@@ -196,7 +172,7 @@ def kinds_present(engine: Engine) -> list[str]:
                     .scalars())
 
 
-def areas(engine: Engine, scope: Scope, district: int | None) -> pd.DataFrame:
+def areas(engine: Engine, scope: Viewer, district: int | None) -> pd.DataFrame:
     """The map's areas: districts, or one district's sub-districts. Columns: id, name_zh,
     name_en."""
     district = viewer_district(scope, district)
@@ -208,7 +184,7 @@ def areas(engine: Engine, scope: Scope, district: int | None) -> pd.DataFrame:
         return pd.DataFrame(conn.execute(query).all(), columns=["id", "name_zh", "name_en"])
 
 
-def venues_per_area(engine: Engine, scope: Scope, district: int | None,
+def venues_per_area(engine: Engine, scope: Viewer, district: int | None,
                     kind: str | None) -> pd.DataFrame:
     """How many venues of a kind each area has (a registry count, no persons): area id, venues."""
     district = viewer_district(scope, district)
@@ -231,7 +207,7 @@ def export_frame(cube: Cube) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def export(engine: Engine, scope: Scope, who: str, by, start: date, end: date, *,
+def export(engine: Engine, scope: Viewer, who: str, by, start: date, end: date, *,
            district: int | None = None, kinds=None, k: int = 10,
            now: datetime | None = None) -> tuple[Cube, pd.DataFrame]:
     """The cube as a file's rows, audit-logged as an export (who, what, which period)."""

@@ -1,7 +1,7 @@
 """Reads behind the testing page (issue 8): testing progress per community and building, batch
 plans and their progress, volunteer-pass checks, key-area arrivals × hotels, sampling sites.
 
-Scope (enforced here, never in a layout):
+Viewer (enforced here, never in a layout):
 - admin, city commanders, district commanders, duty officers and planners open the page;
   field staff and wall displays are refused;
 - district commanders and duty officers see their own district only;
@@ -26,7 +26,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, case, func, or_, select
 
 from placecode.auth.audit import record
-from placecode.auth.scope import Scope
+from placecode.auth.policy import Viewer, district_for, require
 from placecode.db.schema import (
     arrivals,
     buildings,
@@ -43,6 +43,7 @@ from placecode.db.schema import (
     venues,
     volunteer_passes,
 )
+from placecode.i18n import UserError
 from placecode.testing import batches as plans
 from placecode.testing.checks import (
     ARRIVAL_DAYS,
@@ -50,22 +51,14 @@ from placecode.testing.checks import (
     monitoring_ends,
     shared_scan_pairs,
 )
-from queries.alerts import ScopeError, mask_key
+from queries.alerts import mask_key
 from queries.areas import districts_of
 
-CITY_ROLES = ("admin", "city_commander")
-DISTRICT_ROLES = ("district_commander", "duty_officer")
-AGGREGATE_ROLES = ("planner",)
-PLAN_ROLES = (*CITY_ROLES, *DISTRICT_ROLES)
 SHARED_LOOKBACK = timedelta(hours=24)  # scans of pass holders checked for sharing
 COUNT_COLUMNS = ["residents", "tested_today", "tested_24h", "tested_48h"]
 
 
-class OtherDistrict(ScopeError):
-    """The community or district lies outside the viewer's district."""
-
-
-class UnknownArea(LookupError):
+class UnknownArea(UserError, LookupError):
     """No community or district has this id."""
 
 
@@ -74,53 +67,35 @@ PlanError = plans.PlanError
 
 # -- scope -----------------------------------------------------------------------------------------
 
-def check_viewer(scope: Scope) -> int | None:
+def check_viewer(scope: Viewer) -> int | None:
     """The one district this viewer is limited to (None: any district); refuses other roles."""
-    if scope.role in CITY_ROLES or scope.role in AGGREGATE_ROLES:
-        return None
-    if scope.role not in DISTRICT_ROLES:
-        raise ScopeError(f"testing progress is for commanders, duty officers and planners; a "
-                         f"{scope.role} cannot open it")
-    if scope.district_id is None:
-        raise ScopeError(f"a {scope.role} needs a district to see testing progress; ask the "
-                         "admin to set one (placecode create-user --district)")
-    return scope.district_id
+    return district_for(scope, "testing")
 
 
-def _district(scope: Scope, district_id: int | None) -> int | None:
-    own = check_viewer(scope)
-    if own is not None and district_id not in (None, own):
-        raise OtherDistrict(f"district {district_id} is not yours; you see district {own} only")
-    return own if own is not None else (None if district_id is None else int(district_id))
+def _district(scope: Viewer, district_id: int | None) -> int | None:
+    return district_for(scope, "testing", district_id)
 
 
-def _check_persons(scope: Scope) -> None:
+def _check_persons(scope: Viewer) -> None:
     check_viewer(scope)
-    if scope.aggregates_only or scope.role in AGGREGATE_ROLES:
-        raise ScopeError("planners see aggregates only; this list names persons (ask a duty "
-                         "officer or a commander)")
+    require(scope, "persons")
 
 
-def _check_planner(scope: Scope) -> None:
-    check_viewer(scope)
-    if scope.role not in PLAN_ROLES:
-        raise ScopeError("batch plans are made by commanders and duty officers")
+def _check_planner(scope: Viewer) -> None:
+    district_for(scope, "plan_tests")
 
 
-def _community(conn: Connection, scope: Scope, community_id) -> dict:
+def _community(conn: Connection, scope: Viewer, community_id) -> dict:
     c, d = communities.c, districts.c
     try:
         cid = int(community_id)
     except (TypeError, ValueError):
-        raise UnknownArea(f"{community_id!r} is not a community id") from None
+        raise UnknownArea("area_not_id", value=str(community_id)[:32]) from None
     row = conn.execute(select(c.id, c.district_id, c.name_zh, c.name_en, d.name_zh, d.name_en)
                        .join(districts, d.id == c.district_id).where(c.id == cid)).first()
     if row is None:
-        raise UnknownArea(f"no community has the id {cid}")
-    own = check_viewer(scope)
-    if own is not None and row[1] != own:
-        raise OtherDistrict(f"community {cid} is in another district; you see district {own} "
-                            "only")
+        raise UnknownArea("area_unknown", id=cid)
+    district_for(scope, "testing", row[1])
     return dict(zip(("community_id", "district_id", "name_zh", "name_en", "district_zh",
                      "district_en"), row, strict=True))
 
@@ -164,12 +139,12 @@ def _finish(frame: pd.DataFrame) -> pd.DataFrame:
 
 # -- options ---------------------------------------------------------------------------------------
 
-def district_options(engine: Engine, scope: Scope) -> pd.DataFrame:
+def district_options(engine: Engine, scope: Viewer) -> pd.DataFrame:
     """Districts the viewer may pick. Columns: district_id, name_zh, name_en."""
     return districts_of(engine, check_viewer(scope))
 
 
-def community_options(engine: Engine, scope: Scope, district_id: int | None) -> pd.DataFrame:
+def community_options(engine: Engine, scope: Viewer, district_id: int | None) -> pd.DataFrame:
     """The district's communities by id. Columns: community_id, name_zh, name_en."""
     district = _district(scope, district_id)
     columns = ["community_id", "name_zh", "name_en"]
@@ -184,7 +159,7 @@ def community_options(engine: Engine, scope: Scope, district_id: int | None) -> 
 
 # -- testing progress ------------------------------------------------------------------------------
 
-def district_progress(engine: Engine, scope: Scope, district_id: int | None,
+def district_progress(engine: Engine, scope: Viewer, district_id: int | None,
                       now: datetime) -> pd.DataFrame:
     """Testing progress per community of a district, furthest behind first.
 
@@ -201,7 +176,7 @@ def district_progress(engine: Engine, scope: Scope, district_id: int | None,
     """
     district = _district(scope, district_id)
     if district is None:
-        raise UnknownArea("choose a district")
+        raise UnknownArea("area_choose_district")
     w = Windows.at(now)
     p, c, s = persons.c, communities.c, subdistricts.c
     with engine.connect() as conn:
@@ -218,7 +193,7 @@ def district_progress(engine: Engine, scope: Scope, district_id: int | None,
                              kind="stable").reset_index(drop=True)
 
 
-def community_buildings(engine: Engine, scope: Scope, community_id: int,
+def community_buildings(engine: Engine, scope: Viewer, community_id: int,
                         now: datetime) -> tuple[dict, pd.DataFrame]:
     """Testing progress per building of one community, furthest behind first.
 
@@ -250,11 +225,11 @@ def community_buildings(engine: Engine, scope: Scope, community_id: int,
 
 # -- batch plans -----------------------------------------------------------------------------------
 
-def propose_plan(engine: Engine, scope: Scope, community_id: int, start: datetime,
+def propose_plan(engine: Engine, scope: Viewer, community_id: int, start: datetime,
                  slot_minutes: int, batches: int, now: datetime) -> plans.Plan:
     """A plan for the community's next round (not saved): its buildings in name order, cut into
     `batches` runs of about even residents, one slot of `slot_minutes` each from `start`.
-    Raises PlanError (the field) or a ScopeError."""
+    Raises PlanError (the field) or Refused."""
     _check_planner(scope)
     community, frame = community_buildings(engine, scope, community_id, now)
     return plans.make_plan(community["community_id"], community["district_zh"],
@@ -262,17 +237,17 @@ def propose_plan(engine: Engine, scope: Scope, community_id: int, start: datetim
                            start, slot_minutes, batches)
 
 
-def save_plan(engine: Engine, scope: Scope, plan: plans.Plan, *, username: str,
+def save_plan(engine: Engine, scope: Viewer, plan: plans.Plan, *, username: str,
               user_id: int | None = None, now: datetime) -> list[int]:
     """Store a proposed plan, audit-logged. Raises PlanError when the community already has a
-    plan for the round, ScopeError outside the viewer's district. Returns the batch ids."""
+    plan for the round, Refused outside the viewer's district. Returns the batch ids."""
     _check_planner(scope)
     with engine.begin() as conn:
         _community(conn, scope, plan.community_id)
         return plans.save_plan(conn, plan, username=username, user_id=user_id, now=now)
 
 
-def notify_batch(engine: Engine, scope: Scope, batch_id: int, *, username: str,
+def notify_batch(engine: Engine, scope: Viewer, batch_id: int, *, username: str,
                  user_id: int | None = None, now: datetime) -> None:
     """Mark a batch notified (who, when), audit-logged; twice is refused with PlanError."""
     _check_planner(scope)
@@ -290,7 +265,7 @@ BATCH_COLUMNS = ["batch_id", "round_start", "batch_no", "slot_start", "slot_end"
                  "notified_by"]
 
 
-def batch_progress(engine: Engine, scope: Scope, community_id: int) -> pd.DataFrame:
+def batch_progress(engine: Engine, scope: Viewer, community_id: int) -> pd.DataFrame:
     """The community's saved batches, newest round first, with their progress.
 
     Returns
@@ -353,7 +328,7 @@ def _audit_view(engine: Engine, action: str, district: int | None, rows: int, *,
                detail=json.dumps({"rows": int(rows)}), now=now)
 
 
-def check_passes(engine: Engine, scope: Scope, district_id: int | None, now: datetime,
+def check_passes(engine: Engine, scope: Viewer, district_id: int | None, now: datetime,
                  hours: int, *, username: str, user_id: int | None = None,
                  audit: bool = True) -> PassCheck:
     """Volunteer passes of the district's residents that are expired, invalid or shared.
@@ -369,7 +344,7 @@ def check_passes(engine: Engine, scope: Scope, district_id: int | None, now: dat
     person (masked key), last_negative (NaT when none up to now), expired, invalid, shared
     (bools), problems (comma-separated: expired, no_test, shared); ordered by pass_id.
     shared columns: pass_id, person, ts_1, venue_1 (name), code_1, district_1, ts_2, venue_2,
-    code_2, district_2, minutes, km. Raises ScopeError for planners and other districts.
+    code_2, district_2, minutes, km. Raises Refused for planners and other districts.
     """
     _check_persons(scope)
     district = _district(scope, district_id)
@@ -432,7 +407,7 @@ ARRIVAL_COLUMNS = ["arrival_id", "person_id", "person_key", "district_id", "comm
                    "monitoring_until"]
 
 
-def arrivals_hotels(engine: Engine, scope: Scope, district_id: int | None, now: datetime, *,
+def arrivals_hotels(engine: Engine, scope: Viewer, district_id: int | None, now: datetime, *,
                     username: str, user_id: int | None = None,
                     audit: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Key-area arrivals of the last 14 days (residents of the district) matched to hotel stays
@@ -523,7 +498,7 @@ def arrivals_hotels(engine: Engine, scope: Scope, district_id: int | None, now: 
 
 # -- sampling sites --------------------------------------------------------------------------------
 
-def site_throughput(engine: Engine, scope: Scope, district_id: int | None,
+def site_throughput(engine: Engine, scope: Viewer, district_id: int | None,
                     now: datetime) -> pd.DataFrame:
     """The district's sampling sites with today's samples (tests sampled from midnight to `now`
     naming the site), busiest relative to capacity first.

@@ -1,7 +1,7 @@
 """Reads and the one write behind the trace page: find the index person, their trajectory, their
 close and secondary contacts, exports, and putting contacts under management.
 
-Scope: tracing names persons, so planners, wall displays and field staff are refused; city roles
+Viewer: tracing names persons, so planners, wall displays and field staff are refused; city roles
 trace anyone; district commanders and duty officers trace persons who live in their district or
 scanned at one of its venues in the window (their contacts may be anywhere: exposure does not stop
 at a district line). Every look is audited in the transaction that reads it.
@@ -18,9 +18,10 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, exists, insert, select
 
 from placecode.auth.audit import record
-from placecode.auth.scope import Scope
+from placecode.auth.policy import Refused, Viewer, district_for, require
 from placecode.db.fast import raw_rows
 from placecode.db.schema import alerts, districts, key_persons, persons, scans, venues
+from placecode.i18n import UserError
 from placecode.pseudonym import person_key
 from placecode.rules.status import reevaluate_persons
 from placecode.tracing.contacts import (
@@ -29,17 +30,19 @@ from placecode.tracing.contacts import (
     person_visits,
     trace_contacts,
 )
-from queries.alerts import ScopeError
 
-TRACERS = ("admin", "city_commander", "district_commander", "duty_officer")
-CITY_ROLES = ("admin", "city_commander")
 TIERS = {1: "close", 2: "secondary"}
 REASON_MIN = 4  # characters: "密接管控" is a reason, "x" is not
+MAX_DAYS = 366  # a trace window longer than a year is a forged request
 KEYS_NOW = 20_000  # contacts whose keys are read with the trace (the graph's node limit)
 
 
-class UnknownPerson(LookupError):
+class UnknownPerson(UserError, LookupError):
     """No person matches; the message says what to check."""
+
+
+class TraceWindowError(UserError, ValueError):
+    """The days asked for are not a whole number within the retention."""
 
 
 @dataclass(frozen=True)
@@ -49,51 +52,46 @@ class Person:
     district_id: int | None
 
 
-def _check_role(scope: Scope) -> None:
-    if scope.role not in TRACERS:
-        raise ScopeError(f"tracing names persons; a {scope.role} may not trace "
-                         "(ask a duty officer or a commander)")
+def _check_role(scope: Viewer) -> None:
+    require(scope, "trace")
 
 
-def _check_person(conn: Connection, scope: Scope, person: Person, start: datetime,
+def _check_person(conn: Connection, scope: Viewer, person: Person, start: datetime,
                   until: datetime) -> None:
-    if scope.role in CITY_ROLES:
-        return
-    if scope.district_id is None:
-        raise ScopeError(f"a {scope.role} needs a district to trace")
-    if person.district_id == scope.district_id:
+    own = district_for(scope, "trace")
+    if own is None or person.district_id == own:
         return
     visited = conn.execute(select(exists().where(
         scans.c.person_id == person.id, scans.c.ts >= start, scans.c.ts < until,
-        venues.c.id == scans.c.venue_id, venues.c.district_id == scope.district_id))).scalar()
+        venues.c.id == scans.c.venue_id, venues.c.district_id == own))).scalar()
     if not visited:
-        raise ScopeError("this person neither lives in your district nor scanned at one of its "
-                         "venues in the window; ask the city duty desk")
+        raise Refused("refused_trace_person")
 
 
-def find_person(engine: Engine, *, raw_id: str | None = None, key: str | None = None,
-                alert_id: int | None = None, secret: str = "") -> Person:
+def find_person(engine: Engine, scope: Viewer, *, raw_id: str | None = None,
+                key: str | None = None, alert_id: int | None = None, secret: str = "") -> Person:
     """The person with this ID number (matched through the instance's secret key), this
-    pseudonymous key, or the person an alert was raised for."""
+    pseudonymous key, or the person an alert was raised for. The role is checked first: who may
+    not trace does not learn whether an ID number is known."""
+    _check_role(scope)
     p = persons.c
     query = select(p.id, p.person_key, p.district_id)
     if raw_id is not None:
         raw_id = raw_id.strip()
         if not raw_id:
-            raise UnknownPerson("enter an ID number")
+            raise UnknownPerson("trace_enter_id")
         query = query.where(p.person_key == person_key(raw_id, secret))
     elif key is not None:
         query = query.where(p.person_key == key)
     elif alert_id is not None:
         query = query.join(alerts, alerts.c.person_id == p.id).where(alerts.c.id == alert_id)
     else:
-        raise UnknownPerson("enter an ID number")
+        raise UnknownPerson("trace_enter_id")
     with engine.connect() as conn:
         row = conn.execute(query).first()
     if row is None:
-        what = ("ID number" if raw_id is not None else "alert" if alert_id is not None
-                else "person key")
-        raise UnknownPerson(f"no person with this {what}: check it and try again")
+        raise UnknownPerson("trace_unknown_id" if raw_id is not None else "trace_unknown_alert"
+                            if alert_id is not None else "trace_unknown_key")
     return Person(int(row[0]), row[1], row[2])
 
 
@@ -134,11 +132,14 @@ class TraceResult:
     seconds: float
 
 
-def trace(engine: Engine, scope: Scope, person: Person, until: datetime, who: str,
-          params: TraceParams | None = None) -> TraceResult:
-    """The index person's trajectory and contacts, audited as one look at a named person."""
+def trace(engine: Engine, scope: Viewer, person: Person, until: datetime, who: str,
+          params: TraceParams | None = None, max_days: int = MAX_DAYS) -> TraceResult:
+    """The index person's trajectory and contacts, audited as one look at a named person.
+    `max_days`: the longest window (the retention; nothing older is kept)."""
     _check_role(scope)
     params = params or TraceParams()
+    if type(params.days) is not int or not 1 <= params.days <= max_days:
+        raise TraceWindowError("trace_days_bad", n=max_days)
     start = until - timedelta(days=params.days)
     began = time.perf_counter()
     with engine.begin() as conn:
@@ -163,7 +164,7 @@ def trace(engine: Engine, scope: Scope, person: Person, until: datetime, who: st
     return TraceResult(person, start, until, visits, contacts, time.perf_counter() - began)
 
 
-def contact_trajectories(engine: Engine, scope: Scope, result: TraceResult,
+def contact_trajectories(engine: Engine, scope: Viewer, result: TraceResult,
                          person_ids: list[int], who: str) -> pd.DataFrame:
     """Trajectories of some of the listed contacts (shown with the case on the map); only
     persons in the result may be asked for, and the look is audited."""
@@ -187,7 +188,7 @@ def trajectories_empty() -> pd.DataFrame:
                                  "lon", "lat", "district_zh", "district_en"])
 
 
-def export_frame(engine: Engine, scope: Scope, result: TraceResult, fmt: str,
+def export_frame(engine: Engine, scope: Viewer, result: TraceResult, fmt: str,
                  who: str) -> pd.DataFrame:
     """The contact list as handed on (pseudonymous keys, venue codes), audited as an export."""
     _check_role(scope)
@@ -206,7 +207,7 @@ def export_frame(engine: Engine, scope: Scope, result: TraceResult, fmt: str,
     return frame
 
 
-def put_under_management(engine: Engine, scope: Scope, result: TraceResult, tiers: set[int],
+def put_under_management(engine: Engine, scope: Viewer, result: TraceResult, tiers: set[int],
                          reason: str, who: str, now: datetime) -> int:
     """Put the listed contacts of these tiers on the management list (rule `managed`: red at
     their next scan), re-evaluate them, and audit it as one action naming every person.

@@ -1,6 +1,6 @@
 """Reads behind the venue search and a venue's page, and the one audited unmasking.
 
-Scope (enforced here, never in a layout):
+Viewer (enforced here, never in a layout):
 - every logged-in role except a wall display searches venues and reads a venue's aggregates;
 - district commanders, duty officers and field staff see their own district's venues only;
 - planners see aggregates only: today's flagged scans (person-level) and unmasking are refused,
@@ -22,15 +22,13 @@ import shapely
 from sqlalchemy import Connection, Engine, and_, func, select
 
 from placecode.auth.audit import record
-from placecode.auth.scope import Scope
+from placecode.auth.policy import Viewer, district_for, require
 from placecode.db.fast import raw_rows
 from placecode.db.schema import districts, persons, rollup_venue_day, scans, subdistricts, venues
-from queries.alerts import ScopeError, mask_key
+from placecode.i18n import UserError
+from queries.alerts import mask_key
 from queries.areas import districts_of
 
-CITY_ROLES = ("admin", "city_commander")
-AGGREGATE_ROLES = ("planner",)  # every district, aggregates only
-PERSON_ROLES_REFUSED = ("planner", "wall")
 FLAGGED = ("red", "yellow")
 REASON_MIN = 4  # characters: "核查密接" is a reason, "x" is not
 MAX_BLOCK = 500
@@ -40,15 +38,11 @@ ROW_COLUMNS = ["venue_id", "code", "name", "kind", "district_id", "subdistrict_i
                "scans"]
 
 
-class UnknownVenue(LookupError):
+class UnknownVenue(UserError, LookupError):
     """No venue has this code; the message says what to check."""
 
 
-class OtherDistrict(ScopeError):
-    """The venue lies outside the viewer's district."""
-
-
-class ReasonError(ValueError):
+class ReasonError(UserError, ValueError):
     """Unmasking without a usable reason; the message names the field."""
 
 
@@ -90,29 +84,18 @@ class VenueFilter:
 
 # -- scope ---------------------------------------------------------------------------------------
 
-def _check_viewer(scope: Scope) -> int | None:
-    """The one district this viewer is limited to (None: the whole city); refuses walls."""
-    if scope.role == "wall":
-        raise ScopeError("a wall display shows the wall only; log in at a desk to search venues")
-    if scope.role in CITY_ROLES or scope.role in AGGREGATE_ROLES:
-        return None
-    if scope.district_id is None:
-        raise ScopeError(f"a {scope.role} needs a district to see venues; ask the admin to set "
-                         "one (placecode create-user --district)")
-    return scope.district_id
+def _check_viewer(scope: Viewer) -> int | None:
+    """The one district this viewer is limited to (None: the whole city)."""
+    return district_for(scope, "venues")
 
 
-def _check_persons(scope: Scope) -> None:
-    if scope.role in PERSON_ROLES_REFUSED or scope.aggregates_only:
-        raise ScopeError("planners and wall displays see aggregates only; this list names "
-                         "persons (ask a duty officer or a commander)")
+def _check_persons(scope: Viewer) -> None:
+    _check_viewer(scope)
+    require(scope, "persons")
 
 
-def _check_venue(scope: Scope, venue: dict) -> None:
-    own = _check_viewer(scope)
-    if own is not None and venue["district_id"] != own:
-        raise OtherDistrict(f"venue {venue['code']} is in another district; you see the "
-                            f"venues of district {own} only")
+def _check_venue(scope: Viewer, venue: dict) -> None:
+    district_for(scope, "venues", venue["district_id"])
 
 
 # -- search --------------------------------------------------------------------------------------
@@ -134,12 +117,9 @@ def _after_prefix(code: str) -> str | None:
     return stripped[:-1] + ALNUM[last + 1]
 
 
-def _where(flt: VenueFilter, scope: Scope) -> list:
+def _where(flt: VenueFilter, scope: Viewer) -> list:
     v = venues.c
-    own = _check_viewer(scope)
-    if own is not None and flt.district_id not in (None, own):
-        raise ScopeError(f"you see the venues of district {own} only; clear the district filter")
-    district = flt.district_id if flt.district_id is not None else own
+    district = district_for(scope, "venues", flt.district_id)
     conds = []
     if district is not None:
         conds.append(v.district_id == district)
@@ -202,7 +182,7 @@ def _with_names(conn: Connection, frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def search_venues(engine: Engine, scope: Scope, flt: VenueFilter, day: date, start: int = 0,
+def search_venues(engine: Engine, scope: Viewer, flt: VenueFilter, day: date, start: int = 0,
                   end: int = 100, sort_model: list[dict] | None = None
                   ) -> tuple[pd.DataFrame, int]:
     """One block of venues matching `flt` in the viewer's scope, and how many match in all.
@@ -237,7 +217,7 @@ def search_venues(engine: Engine, scope: Scope, flt: VenueFilter, day: date, sta
     return frame, int(total)
 
 
-def venue_points(engine: Engine, scope: Scope, flt: VenueFilter, day: date,
+def venue_points(engine: Engine, scope: Viewer, flt: VenueFilter, day: date,
                  cap: int = MAP_CAP) -> tuple[pd.DataFrame, int]:
     """The busiest `cap` venues of the search (by that day's scans, then code) for the map, and
     how many match in all. Columns as `search_venues` without the area names."""
@@ -256,12 +236,12 @@ def venue_points(engine: Engine, scope: Scope, flt: VenueFilter, day: date,
     return frame, int(total)
 
 
-def district_options(engine: Engine, scope: Scope) -> pd.DataFrame:
+def district_options(engine: Engine, scope: Viewer) -> pd.DataFrame:
     """Districts the viewer may search. Columns: district_id, name_zh, name_en."""
     return districts_of(engine, _check_viewer(scope))
 
 
-def subdistrict_options(engine: Engine, scope: Scope, district_id: int | None) -> pd.DataFrame:
+def subdistrict_options(engine: Engine, scope: Viewer, district_id: int | None) -> pd.DataFrame:
     """Sub-districts of `district_id` (of the viewer's district when limited to one; none when no
     district is chosen). Columns: subdistrict_id, name_zh, name_en."""
     own = _check_viewer(scope)
@@ -276,7 +256,7 @@ def subdistrict_options(engine: Engine, scope: Scope, district_id: int | None) -
                             columns=columns)
 
 
-def kind_options(engine: Engine, scope: Scope) -> list[str]:
+def kind_options(engine: Engine, scope: Viewer) -> list[str]:
     """The venue kinds present in the data, sorted (a walk of the district-kind index)."""
     _check_viewer(scope)
     with engine.connect() as conn:
@@ -290,11 +270,10 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
     return first, first + timedelta(days=1)
 
 
-def _find(conn: Connection, scope: Scope, code: str) -> dict:
+def _find(conn: Connection, scope: Viewer, code: str) -> dict:
     code = (code or "").strip().upper()
     if not code or len(code) > 32 or not code.isalnum():
-        raise UnknownVenue(f"{code[:40]!r} is not a venue code: codes are letters and digits, "
-                           "e.g. 371002P000001")
+        raise UnknownVenue("venue_code_bad")
     v, d, s = venues.c, districts.c, subdistricts.c
     row = conn.execute(
         select(v.id, v.code, v.name, v.kind, v.district_id, v.subdistrict_id, v.lon, v.lat,
@@ -303,7 +282,7 @@ def _find(conn: Connection, scope: Scope, code: str) -> dict:
                      .outerjoin(subdistricts, s.id == v.subdistrict_id))
         .where(v.code == code)).first()
     if row is None:
-        raise UnknownVenue(f"no venue has the code {code}: check it, or search on /venues")
+        raise UnknownVenue("venue_code_unknown", code=code)
     keys = ("venue_id", "code", "name", "kind", "district_id", "subdistrict_id", "lon", "lat",
             "mobile", "district_zh", "district_en", "district_geometry", "subdistrict_zh",
             "subdistrict_en")
@@ -326,11 +305,11 @@ class VenueOverview:
     mix: dict = field(default_factory=dict)  # scans, green, yellow, red of the day (None hidden)
 
 
-def venue_overview(engine: Engine, scope: Scope, code: str, day: date,
+def venue_overview(engine: Engine, scope: Viewer, code: str, day: date,
                    days: int = 14) -> VenueOverview:
     """A venue's facts and numbers: scans per hour of `day` (raw scans through the
     (venue_id, ts) covering index), per day for `days` days ending `day` (the venue-day rollup),
-    and the verdict mix of `day` (rollup). Raises UnknownVenue or ScopeError.
+    and the verdict mix of `day` (rollup). Raises UnknownVenue or Refused.
 
     `venue` keys: venue_id, code, name, kind, district_id, subdistrict_id, lon, lat (degrees),
     mobile, district_zh/en, subdistrict_zh/en, district_bounds (lon0, lat0, lon1, lat1).
@@ -363,11 +342,11 @@ def venue_overview(engine: Engine, scope: Scope, code: str, day: date,
     return VenueOverview(venue, hourly, daily, mix)
 
 
-def flagged_scans(engine: Engine, scope: Scope, code: str, day: date) -> pd.DataFrame:
+def flagged_scans(engine: Engine, scope: Viewer, code: str, day: date) -> pd.DataFrame:
     """Today's red and yellow scans at the venue, newest first, persons masked.
 
     Columns: scan_row (scans.id: what `unmask` takes), ts, verdict, reasons (comma-separated
-    rule ids), person (masked key). Refused (ScopeError) for planners and wall displays.
+    rule ids), person (masked key). Refused for planners and wall displays.
     """
     _check_persons(scope)
     start, end = _day_bounds(day)
@@ -385,19 +364,18 @@ def flagged_scans(engine: Engine, scope: Scope, code: str, day: date) -> pd.Data
     return frame
 
 
-def unmask(engine: Engine, scope: Scope, code: str, scan_row: int, reason: str, *,
+def unmask(engine: Engine, scope: Viewer, code: str, scan_row: int, reason: str, *,
            username: str, user_id: int | None = None, now: datetime | None = None) -> str:
     """The pseudonymous person key behind one flagged scan at the venue, read and audit-logged
     ("unmask": who, when, the venue and person key, why) in one transaction.
 
-    Raises ReasonError (reason shorter than REASON_MIN characters), ScopeError (planners, wall
+    Raises ReasonError (reason shorter than REASON_MIN characters), Refused (planners, wall
     displays, another district's venue) or UnknownVenue / LookupError (no such scan here).
     """
     _check_persons(scope)
     reason = (reason or "").strip()
     if len(reason) < REASON_MIN:
-        raise ReasonError(f"reason: say why you need the person, at least {REASON_MIN} "
-                          "characters")
+        raise ReasonError("reason_short", n=REASON_MIN)
     s = scans.c
     with engine.begin() as conn:
         venue = _find(conn, scope, code)

@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Engine, and_, case, func, select
 
-from placecode.auth.scope import MIN_CELL_PERSONS, Scope, small_cell_mask
+from placecode.auth.policy import MIN_CELL_PERSONS, Viewer, small_cell_mask
 from placecode.db import schema as t
 from placecode.db.fast import raw_rows
 from placecode.db.schema import (
@@ -38,7 +38,6 @@ from placecode.db.schema import (
 from queries.alerts import ALERT_PUSH, mask_key
 
 FLAGGED_VERDICTS = ("yellow", "red")
-CITY_ROLES = ("admin", "city_commander")
 FLAGGED_TTL_SECONDS = 30
 AREA_COLUMNS = ["area_id", "name_zh", "name_en", "label_lon", "label_lat", "geometry"]
 
@@ -113,7 +112,7 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def _flagged_rate(out: pd.DataFrame, scope: Scope) -> pd.DataFrame:
+def _flagged_rate(out: pd.DataFrame, scope: Viewer) -> pd.DataFrame:
     """flagged_per_10k from flagged and residents; for aggregate-only roles the small cells of
     flagged persons and of alerts (each one a person) are hidden."""
     out["flagged_per_10k"] = np.where(out["residents"] > 0,
@@ -139,7 +138,7 @@ def _fill(out: pd.DataFrame, *parts: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def district_metrics(engine: Engine, day: date, scope: Scope) -> pd.DataFrame:
+def district_metrics(engine: Engine, day: date, scope: Viewer) -> pd.DataFrame:
     """One row per district for `day` (city-local).
 
     Columns: district_id, scans, red (verdicts), flagged (persons living there whose status is
@@ -188,7 +187,7 @@ def _subdistrict_residents(engine: Engine, district_id: int, _bucket: int) -> pd
 
 
 def subdistrict_metrics(engine: Engine, day: date, district_id: int,
-                        scope: Scope) -> pd.DataFrame:
+                        scope: Viewer) -> pd.DataFrame:
     """One row per sub-district of `district_id` for `day`; the columns of `district_metrics`
     with area_id for district_id. Scans come from the venue-day rollup of the district's venues."""
     start, end = _day_bounds(day)
@@ -274,7 +273,7 @@ def same_time_before(hourly: pd.DataFrame, as_of: datetime) -> int:
     return whole + round(float(hourly["scans_before"].iloc[as_of.hour]) * share)
 
 
-def kpis(engine: Engine, day: date, scope: Scope) -> dict[str, int | None]:
+def kpis(engine: Engine, day: date, scope: Viewer) -> dict[str, int | None]:
     """The wall's KPI tiles for `day`.
 
     Keys: scans_today, red_today (from the district-hour rollup), venues (registered venues),
@@ -333,7 +332,7 @@ def venue_positions(engine: Engine) -> pd.DataFrame:
                       ["venue_id", "lon", "lat", "kind"])
 
 
-def venue_numbers(engine: Engine, day: date, scope: Scope,
+def venue_numbers(engine: Engine, day: date, scope: Viewer,
                   since: int | None = None) -> tuple[pd.DataFrame, int]:
     """Per-venue numbers of `day` changed after stamp `since` (all of them when None), and the
     newest stamp seen (pass it back, a few seconds earlier, as the next `since`).
@@ -353,7 +352,7 @@ def venue_numbers(engine: Engine, day: date, scope: Scope,
     return frame.drop(columns="seq"), newest
 
 
-def venue_card(engine: Engine, venue_id: int, day: date, scope: Scope) -> dict | None:
+def venue_card(engine: Engine, venue_id: int, day: date, scope: Viewer) -> dict | None:
     """What the map's hover card says about one venue: code, name, kind, district, and the
     day's scans, red and yellow (None for aggregate-only roles). None when there is no such
     venue."""
@@ -378,7 +377,7 @@ def venue_card(engine: Engine, venue_id: int, day: date, scope: Scope) -> dict |
 
 # -- the incident ticker -----------------------------------------------------------------------
 
-def ticker(engine: Engine, day: date, scope: Scope, limit: int = 8) -> pd.DataFrame:
+def ticker(engine: Engine, day: date, scope: Viewer, limit: int = 8) -> pd.DataFrame:
     """The latest red verdicts of `day`, newest first, with whether each raised an alert.
 
     Columns: ts, venue_name, district_zh, district_en, reasons, person (masked), alert_id.
@@ -401,7 +400,7 @@ def ticker(engine: Engine, day: date, scope: Scope, limit: int = 8) -> pd.DataFr
         .where(s.verdict == "red", s.ts >= start, s.ts < end)
         .order_by(s.ts.desc()).limit(limit)
     )
-    if scope.role not in CITY_ROLES and not (scope.role == "wall" and scope.district_id is None):
+    if not scope.city_wide:
         if scope.district_id is None:
             return pd.DataFrame(columns=columns)
         query = query.where(v.district_id == scope.district_id)
@@ -412,12 +411,12 @@ def ticker(engine: Engine, day: date, scope: Scope, limit: int = 8) -> pd.DataFr
     return frame
 
 
-def forces(engine: Engine, day: date, scope: Scope) -> dict[str, int] | None:
+def forces(engine: Engine, day: date, scope: Viewer) -> dict[str, int] | None:
     """The units tile: units available of all, and today's roll-call (present of expected), for
     the viewer's district or the city. None when no units are registered (no tile then)."""
     u, s = t.units.c, t.staff.c
     r, a = t.roll_calls, t.roll_call_answers
-    district = scope.home_district if scope.role not in CITY_ROLES else None
+    district = scope.home_district
     units_q = select(func.count(), func.coalesce(func.sum(
         case((u.status == "available", 1), else_=0)), 0))
     staff_q = select(func.count()).select_from(t.staff).where(s.active.is_(True))

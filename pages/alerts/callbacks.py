@@ -8,10 +8,11 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, callback
 
-from components.i18n import t
+from components.i18n import explain, t
 from components.numbers import fmt_int
 from components.wall import Kpi, build_kpi_row
 from pages.alerts import ids
+from placecode.auth.policy import Refused
 from placecode.rules.definitions import RULES
 from placecode.web import current_city_now, current_engine, current_scope
 from queries import alerts as q
@@ -80,9 +81,9 @@ def refresh(_tick, lang):
     try:
         counts = q.alert_counts(engine, scope, datetime.combine(now.date(), datetime.min.time()))
         frame = q.recent_alerts(engine, scope)
-    except q.ScopeError as exc:
+    except Refused as exc:
         return (t("alerts_title", lang), [], [], columns(lang),
-                dbc.Alert(t("scope_refused", lang) + str(exc), color="warning"))
+                dbc.Alert(t("scope_refused", lang) + explain(exc, lang), color="warning"))
     kpis = [
         Kpi("today", t("alerts_today", lang), fmt_int(counts["today"]),
             t("alerts_today_note", lang), tone="alert"),

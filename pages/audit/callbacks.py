@@ -9,11 +9,11 @@ from dash import ALL, Input, Output, State, callback, dcc, no_update
 from flask_login import current_user
 
 from components.audit import columns, process_rows
-from components.i18n import t
+from components.i18n import explain, t
 from components.numbers import fmt_int
 from components.wall import Kpi, build_kpi_row
 from pages.audit import ids
-from placecode.auth.scope import ScopeRefused
+from placecode.auth.policy import Refused
 from placecode.ingest.validate import FIRST_YEAR, LAST_YEAR
 from placecode.web import current_city_now, current_engine, current_scope
 from queries import audit as q
@@ -64,12 +64,12 @@ def refresh(_clicks, lang, label_ids, *form):
         kinds = q.counts(engine, scope, chosen)
         options = [{"label": t("audit_all_actions", lang), "value": ""}] + [
             {"label": a, "value": a} for a in q.actions(engine, scope)]
-    except ScopeRefused as exc:
+    except Refused as exc:
         return (*head, [], [], columns(lang), "",
-                dbc.Alert(t("scope_refused", lang) + str(exc), color="danger"), [])
+                dbc.Alert(t("scope_refused", lang) + explain(exc, lang), color="danger"), [])
     except q.AuditFilterError as exc:
         return (*head, no_update, no_update, columns(lang), "",
-                dbc.Alert(str(exc), color="warning", id="audit-error"), no_update)
+                dbc.Alert(explain(exc, lang), color="warning", id="audit-error"), no_update)
     kpis = [Kpi("rows", t("audit_rows", lang), fmt_int(total), t("audit_rows_note", lang))]
     kpis += [Kpi(k, t(f"audit_kind_{k}", lang), fmt_int(v), t(f"audit_kind_{k}_note", lang),
                  tone="alert" if k == "refused" and v else "neutral") for k, v in kinds.items()]
@@ -83,14 +83,16 @@ def refresh(_clicks, lang, label_ids, *form):
     Output(ids.MESSAGE, "children", allow_duplicate=True),
     Input(ids.EXPORT, "n_clicks"),
     *FILTER_STATES,
+    State("shell-lang", "data"),
     prevent_initial_call=True,
 )
-def download(_clicks, *form):
+def download(_clicks, *form_and_lang):
+    *form, lang = form_and_lang
     now = current_city_now()
     try:
         frame = q.export(current_engine(), current_scope(), parse_filter(*form),
                          current_user.username, current_user.id, now)
-    except (ScopeRefused, q.AuditFilterError) as exc:
-        return no_update, dbc.Alert(str(exc), color="warning")
+    except (Refused, q.AuditFilterError) as exc:
+        return no_update, dbc.Alert(explain(exc, lang), color="warning")
     return dcc.send_data_frame(frame.to_csv, f"placecode-audit-{now:%Y%m%d-%H%M}.csv",
                                index=False), None

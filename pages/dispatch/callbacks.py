@@ -10,15 +10,15 @@ from dash import ALL, Input, Output, State, callback, clientside_callback, dcc
 from flask_login import current_user
 
 from components.dispatch import board_columns, map_spec
-from components.i18n import t
+from components.i18n import explain, t
 from components.numbers import fmt_int
 from components.wall import Kpi, build_kpi_row
 from pages.dispatch import ids
-from placecode.dispatch.board import ConflictError, ScopeRefused
+from placecode.auth.policy import Refused
+from placecode.dispatch.board import ConflictError
 from placecode.dispatch.incidents import Transition, TransitionError
 from placecode.web import current_city_now, current_engine, current_scope, current_settings
 from queries import dispatch as q
-from queries.alerts import ScopeError
 
 
 def timeline_columns(lang: str) -> list[dict]:
@@ -44,8 +44,8 @@ def refresh(_tick, _acted, lang):
         events = q.timeline(engine, scope, now.date())
         suggested = {int(i): q.suggestions(engine, scope, int(i))
                      for i in incidents.loc[incidents["state"] == "held", "incident_id"]}
-    except ScopeError as exc:
-        refused = dbc.Alert(t("scope_refused", lang) + str(exc), color="warning")
+    except Refused as exc:
+        refused = dbc.Alert(t("scope_refused", lang) + explain(exc, lang), color="warning")
         return t("dispatch_title", lang), [], [refused], None, [], [], ""
     live = incidents[~incidents["state"].isin(("closed", "cancelled"))]
     kpis = [
@@ -97,8 +97,8 @@ def step(clicks, unit_values, unit_ids, outcomes, outcome_ids, notes, note_ids, 
     try:
         q.act(current_engine(), current_scope(), incident, move, current_user.username,
               current_city_now(), pressed["version"])
-    except (TransitionError, ConflictError, ScopeRefused, ScopeError) as exc:
-        return dbc.Alert(str(exc), color="warning", className="dispatch-refused",
+    except (TransitionError, ConflictError, Refused) as exc:
+        return dbc.Alert(explain(exc, lang), color="warning", className="dispatch-refused",
                          dismissable=True), dash.ctx.triggered_id["version"]
     return None, f"{incident}-{pressed['to']}"
 
@@ -135,7 +135,7 @@ def roll_labels(lang, chosen):
     lang = lang or "zh"
     try:
         frame = q.districts(current_engine(), current_scope())
-    except ScopeError:
+    except Refused:
         frame = pd.DataFrame(columns=["id", "name_zh", "name_en"])
     options = [{"label": r.name_en if lang == "en" else r.name_zh, "value": int(r.id)}
                for r in frame.itertuples()]
@@ -156,8 +156,8 @@ def roll_open(_n, district, lang):
     try:
         call = q.open_roll_call(current_engine(), current_scope(), int(district), now.date(),
                                 current_user.username, now)
-    except (ScopeError, TypeError) as exc:
-        return dash.no_update, dbc.Alert(str(exc), color="warning")
+    except (Refused, TypeError) as exc:
+        return dash.no_update, dbc.Alert(explain(exc, lang), color="warning")
     return call, None
 
 
@@ -174,7 +174,7 @@ def roll_board(district, _opened, _tick, lang):
     try:
         today, past = q.roll_call_board(current_engine(), current_scope(), int(district),
                                         current_city_now().date())
-    except ScopeError:
+    except Refused:
         return [], roll_columns(lang), [], []
     history_cols = [{"field": "day", "headerName": t("roll_day", lang), "width": 120},
                     {"field": "present", "headerName": t("roll_present", lang), "width": 80},

@@ -21,12 +21,12 @@ from dash import (
 from flask_login import current_user
 
 from components import economy as view
-from components.i18n import t
+from components.i18n import explain, t
 from components.numbers import SUPPRESSED_COLOUR, fmt_int
 from components.venues import kind_text
 from components.wall import Kpi, build_kpi_row, build_legend
 from pages.economy import ids
-from placecode.auth.scope import Scope
+from placecode.auth.policy import Refused, Viewer
 from placecode.web import current_city_now, current_engine, current_scope, current_settings
 from queries import economy as q
 from queries.areas import districts_of
@@ -43,7 +43,7 @@ def _period(span: tuple[date, date], choice: str | None) -> tuple[date, date]:
     return max(first, last - timedelta(days=n - 1)), last
 
 
-def _area(scope: Scope, choice: str | None) -> int | None:
+def _area(scope: Viewer, choice: str | None) -> int | None:
     """The chosen area as the viewer may see it (their own district when bound to one)."""
     return q.viewer_district(scope, None if choice in (None, AREA_CITY) else int(choice))
 
@@ -76,7 +76,7 @@ def label_page(lang, district):
     try:
         own = q.viewer_district(scope, None)
         districts = districts_of(engine, own)
-    except q.ScopeRefused:
+    except Refused:
         districts = None  # the page says why
     name = "name_en" if lang == "en" else "name_zh"
     if districts is None:
@@ -123,7 +123,7 @@ def fill_page(lang, period, area, kind):
     empty = ({}, {}, {}, None, None, [], [], [], [])
     try:
         district = _area(scope, area)
-    except q.ScopeRefused as exc:
+    except Refused as exc:
         return "", _refused(exc, lang), [], *empty
     span = q.data_days(engine)
     if span is None:
@@ -137,7 +137,7 @@ def fill_page(lang, period, area, kind):
         frame = view.area_frame(area_cube.frame, q.areas(engine, scope, district),
                                 q.venues_per_area(engine, scope, district, kind), level,
                                 area_cube.days)
-    except q.ScopeRefused as exc:
+    except Refused as exc:
         return "", _refused(exc, lang), [], *empty
     spec, breaks, colours = view.map_spec(frame, district, kind, ids.MAP, lang, k)
     legend = build_legend(t("ec_col_per_day", lang), breaks, colours, fmt_int,
@@ -153,9 +153,8 @@ def fill_page(lang, period, area, kind):
             view.area_columns(lang, level), view.area_rows(frame, lang, k))
 
 
-def _refused(exc: q.ScopeRefused, lang: str) -> dbc.Alert:
-    text = t(exc.key, lang).format(**exc.values) if exc.key else str(exc)
-    return dbc.Alert(f"{t('scope_refused', lang)}{text}", color="danger")
+def _refused(exc: Refused, lang: str) -> dbc.Alert:
+    return dbc.Alert(f"{t('scope_refused', lang)}{explain(exc, lang)}", color="danger")
 
 
 class _Cubes:
@@ -256,7 +255,7 @@ def download(csv_clicks, parquet_clicks, period, area):
                             ("industry", "district", "day"), start, end,
                             district=_area(scope, area), k=current_settings().min_cell_persons,
                             now=current_city_now())
-    except q.ScopeRefused:
+    except Refused:
         return None  # the page already says why
     name = f"foot-traffic-{start}-{end}"
     if ctx.triggered_id == ids.PARQUET:

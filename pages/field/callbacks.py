@@ -8,14 +8,14 @@ from dash import ALL, ClientsideFunction, Input, Output, State, callback, client
 from flask_login import current_user
 
 from components.dispatch import incident_card
-from components.i18n import t
+from components.i18n import explain, t
 from pages.field import ids
-from placecode.dispatch.board import FIELD_STEPS, ConflictError, ScopeRefused
+from placecode.auth.policy import FIELD_STEPS, Refused
+from placecode.dispatch.board import ConflictError
 from placecode.dispatch.incidents import Transition, TransitionError
 from placecode.dispatch.rollcall import RollCallError
 from placecode.web import current_city_now, current_engine, current_scope, current_settings
 from queries import dispatch as q
-from queries.alerts import ScopeError
 
 STATUS_COLOURS = {"available": "success", "committed": "warning", "responding": "info",
                   "on_scene": "primary", "out_of_service": "secondary"}
@@ -47,12 +47,11 @@ def refresh(_tick, _done, lang):
     else:
         roll = f"{t('field_roll_absent', lang)}（{me['answered'].reason}）"
     try:
-        frame = q.open_incidents(engine, current_scope(), now, current_settings().sla_minutes)
-        frame = frame[frame["state"].isin(("notified", "dispatched"))]
+        frame = q.field_tasks(engine, current_scope(), now, current_settings().sla_minutes)
         tasks = [incident_card(r, lang, None, page="field", only=FIELD_STEPS)
                  for r in frame.itertuples()] or [html.Div(t("field_no_tasks", lang))]
-    except ScopeError as exc:
-        tasks = [dbc.Alert(str(exc), color="warning")]
+    except Refused as exc:
+        tasks = [dbc.Alert(explain(exc, lang), color="warning")]
     unit = me["unit"]
     unit_part = [] if unit is None else [
         html.Div(f"{unit.name} · {unit.code}", className="field-unit-name"),
@@ -104,7 +103,8 @@ def act(present_at, _absent, status_clicks, step_clicks, reason, lang):
             q.act(engine, current_scope(), pressed["incident"], Transition(pressed["to"]), who,
                   now, pressed["version"])
             done = t(f"col_state_{pressed['to']}", lang)
-    except (RollCallError, ScopeError, ScopeRefused, ConflictError, TransitionError) as exc:
-        return dbc.Alert(str(exc), color="warning", className="field-refused"), now.isoformat()
+    except (RollCallError, Refused, ConflictError, TransitionError) as exc:
+        return (dbc.Alert(explain(exc, lang), color="warning", className="field-refused"),
+                now.isoformat())
     return (dbc.Alert(f"✓ {done}", color="success", className="field-done", duration=4000),
             now.isoformat())

@@ -9,10 +9,10 @@ import numpy as np
 from dash import ALL, Input, Output, State, callback, no_update
 from flask_login import current_user
 
-from components.i18n import t
+from components.i18n import explain, t
 from components.rules import build_preview, build_progress, build_rule_card
 from pages.rules import ids
-from placecode.auth.scope import note_refusal
+from placecode.auth.policy import note_refusal
 from placecode.clock import city_now
 from placecode.rules.definitions import RULE_DEFS, RULES, RuleError, RuleSet
 from placecode.rules.jobs import reevaluation_state, start_reevaluation
@@ -123,7 +123,7 @@ def show_preview(_clicks, lang, *form):
     try:
         current, new = _proposal(form)
     except RuleError as exc:
-        return None, dbc.Alert(str(exc), color="danger", id="rules-error")
+        return None, dbc.Alert(explain(exc, lang), color="danger", id="rules-error")
     engine = current_engine()
     now = np.datetime64(current_city_now(), "s")
     before, after = preview(engine, current, now), preview(engine, new, now)
@@ -157,7 +157,7 @@ def save(_clicks, lang, reason, *form):
                              user_id=current_user.id, reason=reason or "",
                              now=current_city_now())
     except RuleError as exc:
-        return dbc.Alert(str(exc), color="danger", id="rules-error"), no_update
+        return dbc.Alert(explain(exc, lang), color="danger", id="rules-error"), no_update
     settings = current_settings()
     start_reevaluation(engine, new.version, lambda: city_now(settings.timezone))
     return (dbc.Alert(t("rules_saved", lang).format(v=new.version), color="success",

@@ -1,6 +1,6 @@
 """Testing page callbacks: district -> communities and headline numbers; community -> its
 buildings, map and batch plans; each person list loads (and is audit-logged) when its tab is
-opened. Scope errors come from queries.testing and are shown, never raised."""
+opened. Viewer errors come from queries.testing and are shown, never raised."""
 
 from __future__ import annotations
 
@@ -21,10 +21,11 @@ from dash import (
 from flask_login import current_user
 
 from components import testing as view
-from components.i18n import t
+from components.i18n import explain, t
 from components.numbers import fmt_int
 from pages.moment import moment_text, shown_now
 from pages.testing import ids
+from placecode.auth.policy import Refused
 from placecode.web import current_city_now, current_engine, current_scope, current_settings
 from queries import testing as q
 
@@ -37,7 +38,7 @@ def _who() -> dict:
 
 
 def _refused(exc: Exception, lang: str) -> dbc.Alert:
-    return dbc.Alert(t("scope_refused", lang) + str(exc), color="warning",
+    return dbc.Alert(t("scope_refused", lang) + explain(exc, lang), color="warning",
                      className="testing-alert")
 
 
@@ -91,7 +92,7 @@ def label_page(lang, district, start):
     engine, scope = current_engine(), current_scope()
     try:
         districts = _options(q.district_options(engine, scope), "district_id", lang)
-    except q.ScopeError:
+    except Refused:
         districts = []
     if district is None and districts:
         district = districts[0]["value"]
@@ -125,7 +126,7 @@ def communities(district, lang, chosen):
     """The district's communities; a new district clears the choice."""
     try:
         frame = q.community_options(current_engine(), current_scope(), district)
-    except q.ScopeError:
+    except Refused:
         return [], None
     value = None if ctx.triggered_id == ids.DISTRICT else chosen
     return _options(frame, "community_id", lang or "zh"), value
@@ -160,12 +161,12 @@ def district_view(district, lang):
     if district is None:
         try:
             q.check_viewer(scope)
-        except q.ScopeError as exc:
+        except Refused as exc:
             return [], blank, _refused(exc, lang), day
         return [], blank, None, day
     try:
         frame = q.district_progress(engine, scope, district, now)
-    except (q.ScopeError, q.UnknownArea) as exc:
+    except (Refused, q.UnknownArea) as exc:
         return [], blank, _refused(exc, lang), day
     kpis = view.kpi_values(frame)
     hours = current_settings().pass_test_hours
@@ -174,7 +175,7 @@ def district_view(district, lang):
         _, arrivals = q.arrivals_hotels(engine, scope, district, now, audit=False, **_who())
         kpis |= {"passes": fmt_int(len(check.passes)),
                  "arrivals": fmt_int(int(arrivals["flagged"].sum()))}
-    except q.ScopeError:  # planners: the person checks are not theirs, not even as counts
+    except Refused:  # planners: the person checks are not theirs, not even as counts
         kpis |= {"passes": "–", "arrivals": "–"}
     return view.community_rows(frame, lang), [kpis[name] for name in ids.KPIS], None, day
 
@@ -195,8 +196,8 @@ def community_view(community, lang):
     now, _ = shown_now(engine)
     try:
         info, frame = q.community_buildings(engine, scope, community, now)
-    except (q.ScopeError, q.UnknownArea) as exc:
-        return [], str(exc), EMPTY_MAP | {"target": ids.MAP}
+    except (Refused, q.UnknownArea) as exc:
+        return [], explain(exc, lang), EMPTY_MAP | {"target": ids.MAP}
     title = f"{info['name_en' if lang == 'en' else 'name_zh']} · {t('tp_buildings_title', lang)}"
     spec = view.buildings_spec(frame, ids.MAP, lang, f"community-{community}")
     return view.building_rows(frame), title, spec
@@ -256,9 +257,9 @@ def plan(_preview, _save, community, start, slot, batches, lang):
             return rows, None, False, no_update
         saved = q.save_plan(engine, scope, proposal, now=current_city_now(), **_who())
     except q.PlanError as exc:
-        return no_update, dbc.Alert(str(exc), color="danger", className="testing-plan-error"), \
-            no_update, no_update
-    except (q.ScopeError, q.UnknownArea) as exc:
+        return (no_update, dbc.Alert(explain(exc, lang), color="danger",
+                                     className="testing-plan-error"), no_update, no_update)
+    except (Refused, q.UnknownArea) as exc:
         return [], _refused(exc, lang), True, no_update
     done = t("tp_plan_saved", lang).format(n=len(saved))
     # Save stays enabled: a second save of the round is refused with the reason, not hidden
@@ -293,12 +294,12 @@ def batches(community, _saved, _notify, lang, selected):
                 feedback = dbc.Alert(t("tp_notified_ok", lang).format(
                     n=selected[0]["batch_no"]), color="success",
                     className="testing-notify-done")
-            except (q.PlanError, q.ScopeError) as exc:
-                feedback = dbc.Alert(str(exc), color="danger",
+            except (q.PlanError, Refused) as exc:
+                feedback = dbc.Alert(explain(exc, lang), color="danger",
                                      className="testing-notify-error")
     try:
         frame = q.batch_progress(engine, scope, community)
-    except (q.ScopeError, q.UnknownArea) as exc:
+    except (Refused, q.UnknownArea) as exc:
         return [], _refused(exc, lang)
     return view.batch_rows(frame, lang), feedback
 
@@ -323,8 +324,8 @@ def passes(tab, district, lang):
     hours = current_settings().pass_test_hours
     try:
         check = q.check_passes(engine, scope, district, now, hours, **_who())
-    except q.ScopeError as exc:
-        return [], [], view.refusal(t("scope_refused", lang) + str(exc))
+    except Refused as exc:
+        return [], [], view.refusal(t("scope_refused", lang) + explain(exc, lang))
     note = t("tp_passes_note", lang).format(hours=hours, n=fmt_int(check.holders),
                                             bad=fmt_int(len(check.passes)))
     return (view.pass_rows(check.passes, lang), view.shared_rows(check.shared, lang), note)
@@ -349,8 +350,8 @@ def arrivals(tab, district, lang):
         by_hotel, rows = q.arrivals_hotels(engine, scope, district, now, **_who())
         names = {int(r.district_id): (r.name_en if lang == "en" else r.name_zh)
                  for r in q.district_options(engine, scope).itertuples()}
-    except q.ScopeError as exc:
-        return [], [], view.refusal(t("scope_refused", lang) + str(exc))
+    except Refused as exc:
+        return [], [], view.refusal(t("scope_refused", lang) + explain(exc, lang))
     note = t("tp_arrivals_note", lang).format(n=fmt_int(len(rows)),
                                               flagged=fmt_int(int(rows["flagged"].sum())))
     return view.hotel_rows(by_hotel, names, lang), view.arrival_rows(rows, lang), note
@@ -376,8 +377,8 @@ def sites(tab, district, lang):
     now, _ = shown_now(engine)
     try:
         frame = q.site_throughput(engine, scope, district, now)
-    except q.ScopeError as exc:
-        return [], EMPTY_MAP | {"target": ids.SITES_MAP}, str(exc)
+    except Refused as exc:
+        return [], EMPTY_MAP | {"target": ids.SITES_MAP}, explain(exc, lang)
     note = (t("tp_sites_note", lang).format(n=fmt_int(len(frame)),
                                             today=fmt_int(int(frame["today"].sum())))
             if len(frame) else t("tp_no_sites", lang))

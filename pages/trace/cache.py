@@ -1,23 +1,33 @@
-"""The traces shown in this process, by token, for their user: the contact list pages, the map and
-the exports read them instead of tracing again. A token another worker or a restart lost is traced
-again from the page's state (and audited again: it is a new look)."""
+"""The traces shown, by token, for their user: the contact list pages, the map and the exports
+read them instead of tracing again. They live in a disk cache in the instance directory that
+every worker process of this machine shares (gunicorn's workers each answer some of a page's
+requests); several machines share it only through a shared instance directory. A token the cache
+has dropped is traced again from the page's state (and audited again: it is a new look)."""
 
 from __future__ import annotations
 
+import functools
 import secrets
-import threading
-from collections import OrderedDict
 from datetime import datetime
 
+import diskcache
 from flask_login import current_user
 
 from placecode.tracing.contacts import TraceParams
-from placecode.web import current_engine, current_scope
+from placecode.web import current_engine, current_scope, current_settings
 from queries import trace as q
 
-SIZE = 8
-_cache: OrderedDict[str, tuple[str, q.TraceResult]] = OrderedDict()
-_lock = threading.Lock()
+KEEP_SECONDS = 2 * 3600  # a trace on screen longer than this is traced again when used
+SIZE_LIMIT = 2 << 30     # bytes on disk; the least recently used go first
+
+
+@functools.cache
+def _store(path: str) -> diskcache.Cache:
+    return diskcache.Cache(path, size_limit=SIZE_LIMIT, eviction_policy="least-recently-used")
+
+
+def _cache() -> diskcache.Cache:
+    return _store(str(current_settings().instance_path / "cache" / "traces"))
 
 
 def remember(result: q.TraceResult) -> str:
@@ -27,16 +37,12 @@ def remember(result: q.TraceResult) -> str:
 
 
 def _put(token: str, result: q.TraceResult) -> None:
-    with _lock:
-        _cache[token] = (current_user.username, result)
-        while len(_cache) > SIZE:
-            _cache.popitem(last=False)
+    _cache().set(token, (current_user.username, result), expire=KEEP_SECONDS)
 
 
 def cached(token: str) -> q.TraceResult | None:
-    """This user's trace under `token`, if this process still has it."""
-    with _lock:
-        hit = _cache.get(token)
+    """This user's trace under `token`, if the cache still has it."""
+    hit = _cache().get(token)
     return hit[1] if hit and hit[0] == current_user.username else None
 
 
@@ -47,9 +53,10 @@ def result(state: dict | None) -> q.TraceResult | None:
     found = cached(state["token"])
     if found is not None:
         return found
-    engine = current_engine()
-    person = q.find_person(engine, key=state["person_key"])
-    found = q.trace(engine, current_scope(), person, datetime.fromisoformat(state["until"]),
-                    current_user.username, TraceParams(days=state["days"]))
+    engine, scope = current_engine(), current_scope()
+    person = q.find_person(engine, scope, key=state["person_key"])
+    found = q.trace(engine, scope, person, datetime.fromisoformat(state["until"]),
+                    current_user.username, TraceParams(days=state["days"]),
+                    max_days=current_settings().retention_days)
     _put(state["token"], found)
     return found

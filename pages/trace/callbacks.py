@@ -13,17 +13,17 @@ from dash import Input, Output, State, callback, clientside_callback, dcc
 from flask_login import current_user
 
 from components.grid import build_grid
-from components.i18n import t
+from components.i18n import explain, t
 from components.numbers import fmt_int
 from components.trace import contact_graph, contact_rows, visit_rows
 from components.wall import Kpi, build_kpi_row
 from pages.grid_request import grid_block
 from pages.trace import cache, ids
 from pages.trace.data import SHOWN_MAX
+from placecode.auth.policy import Refused
 from placecode.tracing.contacts import TraceParams
 from placecode.web import current_city_now, current_engine, current_scope, current_settings
 from queries import trace as q
-from queries.alerts import ScopeError
 from queries.wall import shown_moment
 
 
@@ -132,17 +132,17 @@ def run_trace(_go, _submit, query, raw_id, days, lang):
         return _refused(t("trace_days_bad", lang).format(n=retention))
     try:
         if typed:
-            person = q.find_person(engine, raw_id=raw_id or "",
+            person = q.find_person(engine, scope, raw_id=raw_id or "",
                                    secret=current_settings().secret_key)
         elif query.get("person"):
-            person = q.find_person(engine, key=query["person"])
+            person = q.find_person(engine, scope, key=query["person"])
         else:
-            person = q.find_person(engine, alert_id=int(query["alert"]))
+            person = q.find_person(engine, scope, alert_id=int(query["alert"]))
         _, until, _ = shown_moment(engine, current_city_now())
         result = q.trace(engine, scope, person, until, current_user.username,
-                         TraceParams(days=days))
-    except (q.UnknownPerson, ScopeError, ValueError) as exc:
-        return _refused(str(exc))
+                         TraceParams(days=days), max_days=retention)
+    except (q.UnknownPerson, Refused, ValueError) as exc:
+        return _refused(explain(exc, lang))
     token = cache.remember(result)
     state = {"token": token, "person_key": person.key, "until": result.until.isoformat(),
              "days": days}
@@ -245,8 +245,8 @@ def manage(_n, tiers, reason, state, lang):
     try:
         added = q.put_under_management(current_engine(), current_scope(), result, chosen,
                                        reason, current_user.username, current_city_now())
-    except (ValueError, ScopeError) as exc:
-        return dbc.Alert(str(exc), color="warning", className="manage-error")
+    except (ValueError, Refused) as exc:
+        return dbc.Alert(explain(exc, lang), color="warning", className="manage-error")
     return dbc.Alert(t("manage_done", lang).format(n=fmt_int(added)), color="success",
                      className="manage-done")
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
+from components.i18n import explain
 from components.trace import map_spec
 from pages.trace import cache, ids
+from placecode.auth.policy import Refused
 from placecode.web import current_engine, current_scope
 from queries import trace as q
-from queries.alerts import ScopeError
 
 trace_data = Blueprint("trace_data", __name__, url_prefix="/trace-data")
 SHOWN_MAX = 8  # contacts drawn with the case at once
@@ -32,8 +33,8 @@ def map_json(token: str):
         try:
             frame = q.contact_trajectories(current_engine(), current_scope(), result,
                                            chosen[:SHOWN_MAX], current_user.username)
-        except ScopeError as exc:
-            return jsonify({"error": str(exc)}), 403
+        except Refused as exc:
+            return jsonify({"error": explain(exc, lang)}), 403
         rows = result.contacts[result.contacts["person_id"].isin(chosen)]
         keys = q.with_keys(current_engine(), rows).set_index("person_id")["person_key"]
         others = {"••••" + keys[p][-4:]: frame[frame["person_id"] == p]

@@ -6,7 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, html
 from flask_login import current_user
 
-from components.i18n import t
+from components.i18n import explain, t
 from components.numbers import fmt_int
 from components.venues import (
     daily_bars,
@@ -19,6 +19,7 @@ from components.venues import (
 from components.wall import Kpi, build_kpi_row
 from pages.moment import moment_text, shown_now
 from pages.venue import ids
+from placecode.auth.policy import Refused
 from placecode.web import current_city_now, current_engine, current_scope
 from queries import venues as q
 
@@ -29,11 +30,11 @@ def refusal(exc: Exception, lang: str) -> dbc.Alert:
     """What went wrong, in the viewer's language, with what to do."""
     if isinstance(exc, q.UnknownVenue):
         return dbc.Alert([html.Div(t("vp_unknown", lang), className="venue-error-title"),
-                          html.Div(str(exc)), html.A(t("vp_back", lang), href="/venues")],
+                          html.Div(explain(exc, lang)), html.A(t("vp_back", lang), href="/venues")],
                          color="warning", className="venue-error")
-    if isinstance(exc, q.OtherDistrict):
+    if isinstance(exc, Refused) and exc.key == "refused_other_district":
         return dbc.Alert(t("vp_other_district", lang), color="warning", className="venue-error")
-    return dbc.Alert(t("scope_refused", lang) + str(exc), color="warning",
+    return dbc.Alert(t("scope_refused", lang) + explain(exc, lang), color="warning",
                      className="venue-error")
 
 
@@ -70,7 +71,7 @@ def overview(code, lang):
     as_of, snapshot = shown_now(engine)
     try:
         data = q.venue_overview(engine, scope, code, as_of.date())
-    except (q.UnknownVenue, q.ScopeError) as exc:
+    except (q.UnknownVenue, Refused) as exc:
         return (refusal(exc, lang), HIDDEN, "", "", "", "", [], {}, {}, None)
     v = data.venue
     suffix = "en" if lang == "en" else "zh"
@@ -120,7 +121,7 @@ def flagged(code, unmasked, lang):
         frame = q.flagged_scans(engine, scope, code, as_of.date())
     except q.UnknownVenue:
         return (*texts, [], flagged_columns(lang), *controls, True, True, HIDDEN)
-    except q.ScopeError:  # planners: the section says why it is empty, without an empty grid
+    except Refused:  # planners: the section says why it is empty, without an empty grid
         return (texts[0], t("vp_persons_refused", lang), [], flagged_columns(lang), *controls,
                 True, True, HIDDEN)
     note = texts[1] if len(frame) else t("vp_no_flagged", lang)
@@ -159,8 +160,8 @@ def unmask(_n, selected, reason, code, unmasked, lang):
                        now=current_city_now())
     except q.ReasonError:
         return error("vp_need_reason")
-    except (q.ScopeError, LookupError) as exc:
-        return error("scope_refused", str(exc))
+    except (Refused, LookupError) as exc:
+        return error("scope_refused", explain(exc, lang))
     unmasked[str(row["scan_row"])] = key
     return unmasked, dbc.Alert([t("vp_unmasked", lang), html.Code(key, className="ms-1")],
                                color="info", id="venue-unmask-done")

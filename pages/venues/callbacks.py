@@ -1,5 +1,5 @@
 """Venue search callbacks: filters -> a store; the grid asks for blocks; the map and count follow
-the store. Scope errors come from queries.venues and are shown, never raised."""
+the store. Viewer errors come from queries.venues and are shown, never raised."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from dash import (
     no_update,
 )
 
-from components.i18n import t
+from components.i18n import explain, t
 from components.numbers import fmt_int
 from components.venues import (
     kind_text,
@@ -27,6 +27,7 @@ from components.venues import (
 from pages.grid_request import grid_block
 from pages.moment import moment_text, shown_now
 from pages.venues import ids
+from placecode.auth.policy import Refused
 from placecode.web import current_engine, current_scope
 from queries import venues as q
 
@@ -63,7 +64,7 @@ def label_page(lang):
         districts = _area_options(q.district_options(engine, scope), "district_id", lang)
         kinds = [{"label": kind_text(k, lang), "value": k}
                  for k in q.kind_options(engine, scope)]
-    except q.ScopeError:
+    except Refused:
         districts, kinds = [], []
     return (t("vs_title", lang), t("vs_name", lang), t("vs_name_ph", lang), t("vs_code", lang),
             t("vs_code_ph", lang), t("col_district", lang), t("vs_any", lang), districts,
@@ -83,7 +84,7 @@ def subdistricts(district_id, lang):
     lang = lang or "zh"
     try:
         frame = q.subdistrict_options(current_engine(), current_scope(), district_id)
-    except q.ScopeError:
+    except Refused:
         return [], None, ""
     placeholder = t("vs_any", lang) if len(frame) else t("vs_pick_district", lang)
     value = None if ctx.triggered_id == ids.DISTRICT else no_update
@@ -146,7 +147,7 @@ def rows(request, filters, lang):
     try:
         frame, total = q.search_venues(engine, scope, q.VenueFilter.of(filters), as_of.date(),
                                        asked.start, asked.end, asked.sort)
-    except q.ScopeError:
+    except Refused:
         return {"rowData": [], "rowCount": 0}
     return {"rowData": search_rows(frame, lang or "zh"), "rowCount": total}
 
@@ -169,9 +170,9 @@ def summary(filters, lang):
     day_text = moment_text(as_of, snapshot, "vs_scans_on", lang, "%Y-%m-%d")
     try:
         frame, total = q.venue_points(engine, scope, q.VenueFilter.of(filters), as_of.date())
-    except q.ScopeError as exc:
+    except Refused as exc:
         return ("0", t("vs_count", lang), "", {"target": ids.MAP, "theme": "dark", "points": []},
-                dbc.Alert(t("scope_refused", lang) + str(exc), color="warning"), day_text)
+                dbc.Alert(t("scope_refused", lang) + explain(exc, lang), color="warning"), day_text)
     if total == 0:
         note, message = "", dbc.Alert(t("vs_none", lang), color="secondary")
     elif len(frame) < total:

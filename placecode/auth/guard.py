@@ -20,7 +20,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
 from placecode.auth import audit
-from placecode.auth.scope import start_noting_refusals
+from placecode.auth.policy import start_noting_refusals
 from placecode.clock import city_now
 from placecode.db.engine import get_engine
 from placecode.settings import Settings

@@ -18,23 +18,16 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from placecode.auth.scope import Scope
-from placecode.auth.scope import ScopeRefused as BaseScopeRefused
+from placecode.auth.policy import FIELD_STEPS, Refused, Viewer, require_district
 from placecode.db import schema as t
 from placecode.dispatch.incidents import FINAL, Transition, TransitionError, check
 
 SYSTEM = "system"
-ACTORS = ("admin", "city_commander", "district_commander", "duty_officer", "field_staff")
-FIELD_STEPS = ("held", "picked_up")  # what venue and field staff confirm from a phone
 UNIT_STATUS_FOR = {"dispatched": "committed", "picked_up": "responding"}
 
 
 class ConflictError(RuntimeError):
     """Someone else changed the incident or took the unit first; reload and decide again."""
-
-
-class ScopeRefused(BaseScopeRefused):
-    """The acting user may not do this; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -56,14 +49,9 @@ def open_incident(conn: Connection, alert_id: int, venue_id: int, person_id: int
     return incident_id
 
 
-def _may_act(scope: Scope, district_id: int, to: str) -> None:
-    if scope.role not in ACTORS:
-        raise ScopeRefused(f"a {scope.role} cannot act on incidents")
-    if scope.role == "field_staff" and to not in FIELD_STEPS:
-        raise ScopeRefused("field staff confirm 'held' and 'picked up' only; the duty officer "
-                           "does the rest")
-    if scope.role not in ("admin", "city_commander") and scope.district_id != district_id:
-        raise ScopeRefused("this incident is in another district")
+def _may_act(scope: Viewer, district_id: int, to: str) -> None:
+    """Field staff confirm the field steps of their district; the desk roles do every step."""
+    require_district(scope, "field_step" if to in FIELD_STEPS else "act", district_id)
 
 
 def _push(conn: Connection, alert_id: int, incident_id: int, state: str, now: datetime,
@@ -86,7 +74,7 @@ def _push(conn: Connection, alert_id: int, incident_id: int, state: str, now: da
         conn.execute(insert(o), rows)
 
 
-def transition(conn: Connection, scope: Scope, incident_id: int, step: Transition,
+def transition(conn: Connection, scope: Viewer, incident_id: int, step: Transition,
                who: str, now: datetime, version: int | None = None, push: bool = True) -> Step:
     """Move an incident on (checked by the state machine), store the event, take or release its
     unit, push the change. `version`: the one the user saw (None: the current one)."""
@@ -104,6 +92,11 @@ def transition(conn: Connection, scope: Scope, incident_id: int, step: Transitio
     unit_id = row.unit_id
     if step.to == "dispatched":
         unit_id = step.unit_id
+        home = conn.execute(select(t.units.c.district_id).where(t.units.c.id == unit_id)).first()
+        if home is None:
+            raise Refused("unit_unknown", unit=unit_id)
+        if who != SYSTEM:  # a district sends its own units; the city may lend one across
+            require_district(scope, "act", home.district_id)
         taken = conn.execute(update(t.units).where(
             t.units.c.id == unit_id, t.units.c.status == "available").values(
             status="committed", incident_id=incident_id, status_since=now)).rowcount
@@ -143,7 +136,7 @@ def mark_notified(engine: Engine, alert_id: int, now: datetime) -> bool:
         if pending or found is None:
             return False
         try:
-            transition(conn, Scope("admin"), found, Transition(
+            transition(conn, Viewer("admin"), found, Transition(
                 "notified", note="district HQ and home community have the alert"), SYSTEM, now,
                 push=False)  # the receivers have just got the alert itself
         except (ConflictError, TransitionError):

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from placecode.auth.scope import Scope, note_refusal
+from placecode.auth.policy import Refused, Viewer, note_refusal
 from placecode.auth.tokens import verify_token
 from placecode.db import schema as t
 from placecode.db.engine import get_engine
@@ -233,12 +233,12 @@ def incident_step(incident_id: int):
                                 .where(t.incidents.c.id == incident_id)).scalar()
         if district is None:
             return error(404, f"no incident {incident_id}")
-        scope = Scope("field_staff", g.token.district_id or district)
+        scope = Viewer("field_staff", g.token.district_id or district)
         try:
             step = board.transition(conn, scope, incident_id, Transition(
                 body["to"], note=(note or "").strip()[:300]),
                 f"device:{g.token.name}", ingestor().now())
-        except (TransitionError, board.ScopeRefused) as exc:
+        except (TransitionError, Refused) as exc:
             return error(409 if isinstance(exc, TransitionError) else 403, str(exc))
         except board.ConflictError as exc:
             return error(409, str(exc))

@@ -21,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from placecode.clock import city_now
@@ -166,6 +166,19 @@ def _result(scan_id: str, verdict: str, reasons: str) -> dict:
     return {"scan_id": scan_id, "verdict": verdict, "reasons": reason_objects(reasons)}
 
 
+def _lock_scan_ids(conn: Connection, scan_ids: set[str]) -> None:
+    """Hold these scan_ids until the transaction ends, across every process: the repeat check
+    and the insert are then one step, and a scan_id sent at once to several workers is stored
+    once. PostgreSQL: a transaction advisory lock per scan_id (in a fixed order, so two batches
+    cannot deadlock); SQLite: the database's write lock, taken before the check."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif scan_ids:
+        conn.execute(text("SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT "
+                          "hashtextextended(x, 0) AS k FROM unnest(CAST(:ids AS text[])) AS x "
+                          "ORDER BY 1) AS keys"), {"ids": sorted(scan_ids)})
+
+
 class Ingestor:
     """Turns scan objects into stored scans and verdicts (see the module docstring)."""
 
@@ -254,6 +267,7 @@ class Ingestor:
     def _store(self, parsed: list[tuple[int, ScanIn]], now: datetime) -> dict[int, dict]:
         out: dict[int, dict] = {}
         with self.engine.begin() as conn:
+            _lock_scan_ids(conn, {s.scan_id for _, s in parsed})
             venues = self._venue_rows(conn, {s.venue_code for _, s in parsed})
             todo = []
             for i, scan in parsed:

@@ -54,6 +54,6 @@ def test_a_bad_date_names_the_field(page, server):
 def test_a_commander_cannot_read_the_audit_log(page, server):
     login(page, server, "cmd")
     page.goto(server.url + "/audit")
-    page.wait_for_selector("#audit-message .alert")
-    assert "admin" in page.inner_text("#audit-message")
+    page.wait_for_selector("#page-refused")
+    assert "仅供管理员" in page.inner_text("#page-refused")
     assert page.locator("#audit-grid .ag-row").count() == 0

@@ -108,8 +108,8 @@ def test_economy_map_colours_every_district_then_its_subdistricts(page, server):
 def test_field_staff_is_refused_the_economy(page, server):
     login(page, server, "field", lang="en")
     page.goto(server.url + "/economy")
-    page.wait_for_selector("#economy-message .alert")
-    assert "no access" in page.inner_text("#economy-message")
+    page.wait_for_selector("#page-refused")
+    assert "no access" in page.inner_text("#page-refused")
     assert page.locator("#economy-kpi-total").count() == 0
 
 

@@ -129,6 +129,6 @@ def test_alert_appears_for_the_district_with_the_person_masked(page, server):
 def test_planner_is_refused_alerts(page, server):
     login(page, server, "plan", lang="en")
     page.goto(server.url + "/alerts")
-    page.wait_for_selector("#alerts-message .alert")
-    assert "aggregates only" in page.inner_text("#alerts-message")
+    page.wait_for_selector("#page-refused")
+    assert "may not see person-level data" in page.inner_text("#page-refused")
     assert page.locator(".ag-row").count() == 0

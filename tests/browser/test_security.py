@@ -1,4 +1,4 @@
-"""Scope breaches through raw HTTP (replayed Dash callbacks, the API, data routes), not through
+"""Viewer breaches through raw HTTP (replayed Dash callbacks, the API, data routes), not through
 the layout: each is refused and lands in the audit log. Plus CSRF, lockout and clean logs."""
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def test_planner_replaying_a_person_list_is_refused_and_logged(browser, page, se
         response = dash_post(theirs, server, body)
         assert response.json()["response"]["venue-grid"]["rowData"] == []
         traced = theirs.request.get(server.url + "/trace-data/not-a-trace/map.json")
-        assert traced.status == 404 and "no longer held" in traced.text()
+        assert traced.status == 403  # refused before any trace is looked up
     finally:
         other.close()
     logged = refusals(server.db, "plan")[before:]
@@ -150,7 +150,7 @@ def test_field_staff_cannot_dispatch_an_incident_through_the_callback(page, serv
     }
     response = dash_post(page, server, body)
     assert response.ok, response.text()
-    assert "field staff" in response.text()
+    assert "may not act" in response.text()
     with server.db.engine.connect() as conn:
         state = conn.execute(select(t.incidents.c.state)
                              .where(t.incidents.c.id == incident.id)).scalar()

@@ -149,7 +149,7 @@ def test_testing_planner_sees_no_person_lists(page, server):
     assert page.inner_text("""[id='{"index":"passes","type":"testing-kpi"}']""") == "–"
     page.click("#testing-tabs a:has-text('Volunteer passes')")
     page.wait_for_selector("#testing-passes-note .testing-refused")
-    assert "aggregates only" in page.inner_text("#testing-passes-note")
+    assert "person-level data" in page.inner_text("#testing-passes-note")
     assert page.locator("#testing-passes .ag-row").count() == 0
     page.click("#testing-tabs a:has-text('Arrivals')")
     page.wait_for_selector("#testing-arrivals-note .testing-refused")

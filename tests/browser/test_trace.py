@@ -145,14 +145,15 @@ def test_trace_autoplays_and_loops_without_controls_for_the_wall(page, server, c
     page.screenshot(path=artifact("trace-wall-1920x1080.png"))
 
 
-def test_trace_refuses_a_planner_and_an_unknown_id(page, server, case):
-    trace_by_id(page, server, case["raw"], user="plan")
-    page.wait_for_selector(".trace-error")
-    assert "planner" in page.inner_text(".trace-error")
-    page.fill("#trace-id", "110101199001011234")
-    page.press("#trace-id", "Enter")
+def test_trace_refuses_a_planner_and_says_an_id_is_unknown(page, server, case):
+    login(page, server, "plan")
+    page.goto(server.url + f"/trace?person={case['key']}")
+    page.wait_for_selector("#page-refused")
+    assert "无权追踪" in page.inner_text("#page-refused")
+    assert page.locator("#trace-id").count() == 0
+    trace_by_id(page, server, "110101199001011234")  # a commander, an ID nobody has
     page.wait_for_function(
-        "document.querySelector('.trace-error').innerText.includes('no person')")
+        "document.querySelector('.trace-error')?.innerText.includes('没有该身份证号')")
 
 
 def test_a_red_alert_leads_to_its_persons_trace(page, server):

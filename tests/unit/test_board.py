@@ -9,23 +9,21 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, insert, select
 
-from placecode.auth.scope import Scope
+from placecode.auth.policy import Refused, Viewer
 from placecode.db import schema as t
 from placecode.db.engine import get_engine, init_db
 from placecode.dispatch.board import (
     ConflictError,
-    ScopeRefused,
     mark_notified,
     nearest_units,
     open_incident,
     transition,
 )
 from placecode.dispatch.incidents import Transition
-from queries.alerts import ScopeError
 
 NOW = datetime(2026, 11, 23, 9, 0)
 SQUARE = '{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]}'
-OFFICER = Scope("duty_officer", 1)
+OFFICER = Viewer("duty_officer", 1)
 
 
 @pytest.fixture
@@ -76,13 +74,13 @@ def test_board_runs_an_incident_from_alert_to_closed(board):
         suggested = nearest_units(conn, 1)
         assert suggested["code"].tolist() == ["U2", "U1", "U3"]  # nearest first
         assert suggested["km"].iloc[0] == pytest.approx(0.9, abs=0.2)
-        transition(conn, Scope("field_staff", 1), 1, Transition("held", note="在店内等候"),
+        transition(conn, Viewer("field_staff", 1), 1, Transition("held", note="在店内等候"),
                    "staff1", NOW + timedelta(minutes=4))
         transition(conn, OFFICER, 1, Transition("dispatched", unit_id=2), "officer",
                    NOW + timedelta(minutes=5))
         assert conn.execute(select(t.units.c.status).where(t.units.c.id == 2)).scalar() \
             == "committed"
-        transition(conn, Scope("field_staff", 1), 1, Transition("picked_up"), "staff1",
+        transition(conn, Viewer("field_staff", 1), 1, Transition("picked_up"), "staff1",
                    NOW + timedelta(minutes=30))
         transition(conn, OFFICER, 1, Transition("closed", outcome="hospital"), "officer",
                    NOW + timedelta(minutes=50))
@@ -118,10 +116,10 @@ def test_board_refuses_a_stale_view_and_acts_only_in_scope(board):
     mark_notified(board, 1, NOW)
     with board.begin() as conn, pytest.raises(ConflictError, match="now notified"):
         transition(conn, OFFICER, 1, Transition("held"), "a", NOW, version=1)
-    for scope, words in ((Scope("duty_officer", 2), "another district"),
-                         (Scope("planner"), "planner"),
-                         (Scope("field_staff", 1), "field staff")):
-        with board.begin() as conn, pytest.raises(ScopeRefused, match=words):
+    for scope, words in ((Viewer("duty_officer", 2), "district 1 is not yours"),
+                         (Viewer("planner"), "may not act"),
+                         (Viewer("field_staff", 1), "may not act")):
+        with board.begin() as conn, pytest.raises(Refused, match=words):
             transition(conn, scope, 1, Transition("cancelled", note="x"), "u", NOW)
     assert state(board, 1)[0] == "notified"
 
@@ -134,10 +132,10 @@ def test_board_incident_pushes_leave_the_alerts_list_one_row_per_alert(board):
     mark_notified(board, 1, NOW)
     with board.begin() as conn:
         transition(conn, OFFICER, 1, Transition("held"), "staff", NOW)
-    frame = recent_alerts(board, Scope("city_commander"))
+    frame = recent_alerts(board, Viewer("city_commander"))
     assert sorted(frame["alert_id"]) == [1, 2]
     assert set(frame["district_state"]) == {"delivered"}
-    assert alert_counts(board, Scope("city_commander"), NOW)["delivered"] == 4
+    assert alert_counts(board, Viewer("city_commander"), NOW)["delivered"] == 4
 
 
 def test_board_overdue_follows_the_sla_settings(board):
@@ -150,5 +148,5 @@ def test_board_overdue_follows_the_sla_settings(board):
     assert not frame.loc[1, "overdue"] and frame.loc[1, "minutes"] == 6  # default: 10 min
     sla = Settings.load(env={"PLACECODE_SLA_NOTIFIED_MINUTES": "5"}, secret_key="k").sla_minutes
     assert open_incidents(board, OFFICER, later, sla).set_index("incident_id").loc[1, "overdue"]
-    with pytest.raises(ScopeError, match="planner"):
-        open_incidents(board, Scope("planner"), later)
+    with pytest.raises(Refused, match="may not see person-level data"):
+        open_incidents(board, Viewer("planner"), later)

@@ -7,11 +7,11 @@ from datetime import date, datetime
 import pytest
 
 from placecode.auth import audit
-from placecode.auth.scope import Scope, ScopeRefused
+from placecode.auth.policy import Refused, Viewer
 from placecode.db.engine import get_engine, init_db
 from queries import audit as q
 
-ADMIN = Scope("admin")
+ADMIN = Viewer("admin")
 
 
 @pytest.fixture
@@ -50,8 +50,8 @@ def test_export_holds_every_match_and_is_audited(engine):
 
 @pytest.mark.parametrize("role", ["city_commander", "district_commander", "planner", "wall"])
 def test_only_the_admin_reads_it(engine, role):
-    with pytest.raises(ScopeRefused, match="admin"):
-        q.entries(engine, Scope(role, 371002), q.AuditFilter())
+    with pytest.raises(Refused, match="for the admin only"):
+        q.entries(engine, Viewer(role, 371002), q.AuditFilter())
 
 
 def test_an_end_before_the_start_names_the_field(engine):

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from placecode.auth.scope import Scope
+from placecode.auth.policy import Refused, Viewer
 from placecode.db import schema as t
 from placecode.economy.rollups import days_missing_persons, recount_day
 from placecode.ingest.scans import Ingestor
@@ -18,8 +18,8 @@ from queries import economy as q
 from tests.conftest import SECRET
 
 K = 10
-PLANNER = Scope("planner")
-HUANCUI = Scope("district_commander", 371002)
+PLANNER = Viewer("planner")
+HUANCUI = Viewer("district_commander", 371002)
 DISTRICT = 371002
 # persons per kind in one sub-district: the mall at k, the hotel at k-1, restaurants plenty
 PLAN = {"mall": K, "hotel": K - 1, "restaurant": 3 * K}
@@ -130,12 +130,12 @@ def test_scope_district_roles_see_their_own_district_only(city_db, traffic):
     own = q.foot_traffic(city_db.engine, HUANCUI, ("district",), traffic["day"], traffic["day"],
                          k=K)
     assert own.district == DISTRICT and own.frame["district"].tolist() == [DISTRICT]
-    with pytest.raises(q.ScopeRefused, match="not yours"):
+    with pytest.raises(Refused, match="not yours"):
         q.foot_traffic(city_db.engine, HUANCUI, ("district",), traffic["day"], traffic["day"],
                        district=371003)
     for role in ("field_staff", "wall"):
-        with pytest.raises(q.ScopeRefused, match="no access"):
-            q.foot_traffic(city_db.engine, Scope(role, DISTRICT), ("day",), traffic["day"],
+        with pytest.raises(Refused, match="no access"):
+            q.foot_traffic(city_db.engine, Viewer(role, DISTRICT), ("day",), traffic["day"],
                            traffic["day"])
 
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from components.testing import buildings_spec, community_rows, pass_rows, plan_preview
-from placecode.auth.scope import Scope
+from placecode.auth.policy import Refused, Viewer
 from placecode.db import schema as t
 from placecode.db.engine import get_engine, init_db
 from placecode.testing.batches import natural_key, sms_text, split_buildings
@@ -27,10 +27,10 @@ SQUARE = '{"type":"Polygon","coordinates":[[[122,37],[123,37],[123,38],[122,38],
 D1, D2 = 371002, 371003
 S1, S2 = 371002001, 371003001
 C1, C2, C3 = 371002001001, 371002001002, 371003001001
-CITY = Scope("city_commander")
-OWN = Scope("district_commander", D1)
-OTHER = Scope("duty_officer", D2)
-PLANNER = Scope("planner")
+CITY = Viewer("city_commander")
+OWN = Viewer("district_commander", D1)
+OTHER = Viewer("duty_officer", D2)
+PLANNER = Viewer("planner")
 WHO = {"username": "tester"}
 # buildings: id -> (community, name)
 BUILDINGS = {1: (C1, "2号楼"), 2: (C1, "10号楼"), 3: (C1, "1号楼"), 4: (C1, "3号楼"),
@@ -256,9 +256,9 @@ def test_testing_plan_saved_once_progress_and_notify_once(city):
                                                           "13:00")]
     assert audit(city, "test_batch_notify") == [("duty", f"community {C1} round 2026-11-23 "
                                                          "13:00 batch 1")]
-    with pytest.raises(q.ScopeError, match="commanders and duty officers"):
+    with pytest.raises(Refused, match="may not plan test batches"):
         q.notify_batch(city, PLANNER, ids[1], username="plan", now=NOW)
-    with pytest.raises(q.OtherDistrict):
+    with pytest.raises(Refused, match="is not yours"):
         q.notify_batch(city, OTHER, ids[1], username="x", now=NOW)
 
 
@@ -316,29 +316,29 @@ def test_testing_planner_sees_aggregates_but_no_person_lists(city):
     assert len(q.community_buildings(city, PLANNER, C3, NOW)[1]) == 1
     for read in (lambda: q.check_passes(city, PLANNER, D1, NOW, H, **WHO),
                  lambda: q.arrivals_hotels(city, PLANNER, D1, NOW, **WHO)):
-        with pytest.raises(q.ScopeError, match="aggregates only"):
+        with pytest.raises(Refused, match="may not see person-level data"):
             read()
-    with pytest.raises(q.ScopeError, match="commanders and duty officers"):
+    with pytest.raises(Refused, match="may not plan test batches"):
         q.propose_plan(city, PLANNER, C1, NOW, 30, 2, NOW)
     assert audit(city, "view_pass_checks") == []
 
 
 def test_testing_district_roles_limited_to_their_district(city):
-    with pytest.raises(q.OtherDistrict, match="another district"):
+    with pytest.raises(Refused, match="is not yours"):
         q.community_buildings(city, OTHER, C1, NOW)
-    with pytest.raises(q.OtherDistrict, match="you see district 371003 only"):
+    with pytest.raises(Refused, match="you see district 371003 only"):
         q.district_progress(city, OTHER, D1, NOW)
-    with pytest.raises(q.OtherDistrict):
+    with pytest.raises(Refused, match="is not yours"):
         q.check_passes(city, OTHER, D1, NOW, H, **WHO)
-    with pytest.raises(q.OtherDistrict):
+    with pytest.raises(Refused, match="is not yours"):
         q.save_plan(city, OTHER, q.propose_plan(city, OWN, C1, NOW, 30, 1, NOW), now=NOW, **WHO)
     assert q.district_options(city, OTHER)["district_id"].tolist() == [D2]
     assert q.community_options(city, OTHER, None)["community_id"].tolist() == [C3]
     assert q.check_passes(city, OTHER, None, NOW, H, **WHO).holders == 1
     for role in ("field_staff", "wall"):
-        with pytest.raises(q.ScopeError, match="cannot open it"):
-            q.district_progress(city, Scope(role, D1), D1, NOW)
-    with pytest.raises(q.ScopeError, match="needs a district"):
-        q.district_progress(city, Scope("district_commander"), D1, NOW)
+        with pytest.raises(Refused, match="may not see testing"):
+            q.district_progress(city, Viewer(role, D1), D1, NOW)
+    with pytest.raises(Refused, match="has no district"):
+        q.district_progress(city, Viewer("district_commander"), D1, NOW)
     with pytest.raises(q.UnknownArea, match="no community has the id 1"):
         q.community_buildings(city, CITY, 1, NOW)

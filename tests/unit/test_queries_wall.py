@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select, update
 
-from placecode.auth.scope import MIN_CELL_PERSONS, Scope
+from placecode.auth.policy import MIN_CELL_PERSONS, Viewer
 from placecode.db import schema as t
 from queries import wall as q
 
-COMMANDER = Scope("city_commander")
-PLANNER = Scope("planner")
+COMMANDER = Viewer("city_commander")
+PLANNER = Viewer("planner")
 
 
 def today(db):
@@ -170,8 +170,8 @@ def test_wall_subdistricts_add_up_to_their_district(demo_db):
 
 
 @pytest.mark.parametrize("scope, district", [
-    (COMMANDER, None), (Scope("wall"), None), (Scope("district_commander", 371003), 371003),
-    (Scope("wall", 371003), 371003), (PLANNER, "none"), (Scope("duty_officer"), "none")])
+    (COMMANDER, None), (Viewer("wall"), None), (Viewer("district_commander", 371003), 371003),
+    (Viewer("wall", 371003), 371003), (PLANNER, "none"), (Viewer("duty_officer"), "none")])
 def test_wall_ticker_shows_persons_only_in_scope(demo_db, scope, district):
     day = today(demo_db)
     start = datetime.combine(day, datetime.min.time())

@@ -60,18 +60,17 @@ def test_rollcall_not_open_shows_nothing(staffed):
 
 
 def test_rollcall_export_names_staff_so_it_is_audited_and_scoped(staffed):
-    from placecode.auth.scope import Scope
+    from placecode.auth.policy import Refused, Viewer
     from queries import dispatch as q
-    from queries.alerts import ScopeError
 
     with staffed.begin() as conn:
         open_roll_call(conn, 1, DAY, "officer", NOW)
         answer(conn, 2, DAY, False, NOW, reason="病假")
-    frame = q.export_roll_call(staffed, Scope("duty_officer", 1), 1, DAY, "officer", NOW)
+    frame = q.export_roll_call(staffed, Viewer("duty_officer", 1), 1, DAY, "officer", NOW)
     assert frame.iloc[0].absent_names == "李娜（病假）"
     with staffed.connect() as conn:
         logged = conn.execute(select(t.audit_log.c.action, t.audit_log.c.username,
                                      t.audit_log.c.subject)).all()
     assert [tuple(r) for r in logged] == [("export_roll_call", "officer", "district 1")]
-    with pytest.raises(ScopeError):
-        q.export_roll_call(staffed, Scope("duty_officer", 2), 1, DAY, "other", NOW)
+    with pytest.raises(Refused, match="district 1 is not yours"):
+        q.export_roll_call(staffed, Viewer("duty_officer", 2), 1, DAY, "other", NOW)
