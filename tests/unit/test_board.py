@@ -150,3 +150,39 @@ def test_board_overdue_follows_the_sla_settings(board):
     assert open_incidents(board, OFFICER, later, sla).set_index("incident_id").loc[1, "overdue"]
     with pytest.raises(Refused, match="may not see person-level data"):
         open_incidents(board, Viewer("planner"), later)
+
+
+def test_board_a_district_cannot_send_another_districts_unit(board):
+    """Replaying the dispatch callback with a unit id of district 2 (found in the page's
+    options of another session) once committed that unit to district 1's incident."""
+    with board.begin() as conn:
+        conn.execute(insert(t.units).values(
+            id=9, code="U9", name="unit 9", kind="pickup", district_id=2, subdistrict_id=1001,
+            status="available", lon=122.0, lat=37.5, status_since=NOW))
+    mark_notified(board, 1, NOW)
+    with board.begin() as conn:
+        transition(conn, OFFICER, 1, Transition("held"), "officer", NOW)
+    with board.begin() as conn, pytest.raises(Refused, match="district 2 is not yours"):
+        transition(conn, OFFICER, 1, Transition("dispatched", unit_id=9), "officer", NOW)
+    with board.begin() as conn, pytest.raises(Refused, match="no unit 99"):
+        transition(conn, OFFICER, 1, Transition("dispatched", unit_id=99), "officer", NOW)
+    with board.connect() as conn:
+        assert conn.execute(select(t.units.c.status).where(t.units.c.id == 9)).scalar() \
+            == "available"
+    assert tuple(state(board, 1)) == ("held", None)
+    with board.begin() as conn:  # the city may lend a unit across districts
+        transition(conn, Viewer("city_commander"), 1, Transition("dispatched", unit_id=9),
+                   "cmd", NOW)
+    assert tuple(state(board, 1)) == ("dispatched", 9)
+
+
+def test_board_field_staff_see_their_tasks_but_not_the_board_or_alerts(board):
+    from queries.alerts import recent_alerts
+    from queries.dispatch import field_tasks, open_incidents
+
+    field = Viewer("field_staff", 1)
+    mark_notified(board, 1, NOW)
+    assert field_tasks(board, field, NOW)["incident_id"].tolist() == [1]  # 2 is not notified
+    for look in (lambda: open_incidents(board, field, NOW), lambda: recent_alerts(board, field)):
+        with pytest.raises(Refused, match="may not see person-level data"):
+            look()
