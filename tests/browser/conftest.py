@@ -35,14 +35,16 @@ class Server:
     db: DemoDb
 
 
-def start_server(instance: Path, db_url: str):
-    """`placecode serve` in a subprocess on a free port; returns (url, process, log file)."""
+def start_server(instance: Path, db_url: str, workers: int = 1):
+    """`placecode serve` in a subprocess on a free port; returns (url, process, log file).
+    `workers` > 1: gunicorn with that many processes."""
     port = free_port()
     env = {**os.environ, "PLACECODE_INSTANCE_DIR": str(instance), "PLACECODE_SECRET_KEY": SECRET,
            "PLACECODE_LANG": "zh", "PLACECODE_WALL_REFRESH_SECONDS": "2"}
     log = open(instance / "server.log", "w")  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, "-m", "placecode.cli", "serve", "--db", db_url,
-                             "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+                             "--port", str(port), "--workers", str(workers)],
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while True:
@@ -61,11 +63,8 @@ def stop_server(proc, log) -> None:
     log.close()
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory) -> Server:
-    """The small demo city, with one user per role the tests log in as."""
-    instance = tmp_path_factory.mktemp("server")
-    db = build_small(f"sqlite:///{instance / 'wall.db'}", instance, demo_now())
+def add_test_users(db: DemoDb) -> None:
+    """One user per role the tests log in as, with the passwords above."""
     with db.engine.begin() as conn:
         create_user(conn, "cmd", "city_commander", PASSWORDS["cmd"])
         create_user(conn, "plan", "planner", PASSWORDS["plan"])
@@ -74,6 +73,14 @@ def server(tmp_path_factory) -> Server:
         # the demo's `field` login (its password is random): one the tests know, same staff row
         conn.execute(delete(users).where(users.c.username == "field"))
         create_user(conn, "field", "field_staff", PASSWORDS["field"], 371002)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Server:
+    """The small demo city, with one user per role the tests log in as."""
+    instance = tmp_path_factory.mktemp("server")
+    db = build_small(f"sqlite:///{instance / 'wall.db'}", instance, demo_now())
+    add_test_users(db)
     url, proc, log = start_server(instance, db.url)
     yield Server(url, db)
     stop_server(proc, log)

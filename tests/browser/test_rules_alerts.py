@@ -7,7 +7,7 @@ import urllib.request
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from placecode.auth.tokens import issue_token
 from placecode.db import schema as t
@@ -94,8 +94,9 @@ def red_scan(server, district: int = 371002) -> str:
     db = server.db
     with db.engine.begin() as conn:
         token = issue_token(conn, "device", "browser test", None, datetime.now())[1]
-        pid = conn.execute(text("SELECT person_id FROM person_status WHERE managed = 1 "
-                                "ORDER BY person_id LIMIT 1")).scalar()
+        pid = conn.execute(select(t.person_status.c.person_id)
+                           .where(t.person_status.c.managed.is_(True))
+                           .order_by(t.person_status.c.person_id).limit(1)).scalar()
         code = conn.execute(select(t.venues.c.code).where(t.venues.c.district_id == district)
                             .limit(1)).scalar()
     people = pd.read_parquet(db.instance / "demo-people.parquet").set_index("person_id")
