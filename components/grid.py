@@ -11,8 +11,8 @@ DARK_THEME = {"function": (
     "fontFamily: \"'Noto Sans SC', 'Noto Sans CJK SC', sans-serif\", accentColor: '#4dabf7'})"
 )}
 
-# AG Grid's own words, in both languages (a grid does not know the page's language switch)
-LOCALE_TEXT = {"noRowsToShow": "暂无数据 · No rows", "loadingOoo": "加载中… · Loading…"}
+# AG Grid's own words in the reader's language (assets/shell.js: the language on <html>)
+LOCALE_TEXT = {"function": "placecodeGridText(params)"}
 
 
 def build_grid(grid_id: str, height: str = "60vh", infinite: bool = False,
@@ -24,6 +24,6 @@ def build_grid(grid_id: str, height: str = "60vh", infinite: bool = False,
         id=grid_id, columnDefs=[], **rows,
         defaultColDef={"sortable": True, "resizable": True, "filter": not infinite},
         dashGridOptions={"theme": DARK_THEME, "animateRows": False,
-                         "localeText": LOCALE_TEXT} | options,
+                         "getLocaleText": LOCALE_TEXT} | options,
         style={"height": height}, className="pc-grid",
     )

@@ -59,7 +59,7 @@ def build_infinite_grid(grid_id: str, height: str) -> dag.AgGrid:
         defaultColDef={"sortable": True, "resizable": True, "filter": False},
         dashGridOptions={"theme": DARK_THEME, "animateRows": False, "cacheBlockSize": 100,
                          "maxBlocksInCache": 20, "infiniteInitialRowCount": 100,
-                         "rowBuffer": 20, "localeText": LOCALE_TEXT},
+                         "rowBuffer": 20, "getLocaleText": LOCALE_TEXT},
         style={"height": height}, className="pc-grid venues-grid",
     )
 

@@ -513,14 +513,108 @@ TEXT: dict[str, tuple[str, str]] = {
     "venue_code_unknown": ("没有场所码为 {code} 的场所。", "no venue has the code {code}."),
     "reason_short":     ("请写明理由（至少 {n} 个字）。",
                          "give a reason (at least {n} characters)."),
+    # Refused steps and conflicts (dispatch, roll call, rules, testing, trace, venues, audit)
+    "inc_state_unknown": ("未知的事件状态 {state}。", "unknown incident state {state}"),
+    "inc_cannot_become": ("事件当前为「{state}」，不能变为「{to}」；可以：{options}。",
+                          "an incident that is {state} cannot become {to}; allowed: {options}"),
+    "inc_cancel_reason": ("撤销需要在备注中写明原因。", "cancelling needs a reason in the note"),
+    "inc_close_outcome": ("结案需要选择结果：{options}。",
+                          "closing needs an outcome: one of {options}"),
+    "inc_dispatch_unit": ("派车需要选择一个小组。", "dispatching needs a unit"),
+    "inc_stale":        ("有人刚刚处理了此事件：现为「{state}」，请刷新后再操作。",
+                         "someone changed this incident a moment ago: it is now {state}; look "
+                         "again before you act"),
+    "inc_unit_taken":   ("小组 {unit} 已不可用（刚被派往别处或已停勤），请另选。",
+                         "unit {unit} is no longer available (just assigned elsewhere or out of "
+                         "service): pick another"),
+    "inc_changed":      ("有人刚刚处理了此事件，请刷新后再看。",
+                         "someone changed this incident a moment ago; look again"),
+    # the notes the system writes into an incident's timeline (stored in English, shown in
+    # the reader's language by system_note)
+    "inc_note_opened":  ("红码命中推送预警的规则", "red verdict with an alerting rule"),
+    "inc_note_notified": ("区指挥部和居住社区已收到预警",
+                          "district HQ and home community have the alert"),
+    "inc_unknown":      ("没有编号为 {incident} 的事件。", "no incident {incident}"),
+    "roll_not_open":    ("今日点名尚未开始，请等待值班员发起。",
+                         "today's roll-call is not open yet: wait for the duty officer"),
+    "roll_absent_reason": ("缺勤需要写明原因（如 病假）。",
+                           "absent needs a reason (e.g. 病假 / sick leave)"),
+    "roll_not_staff":   ("此账号不在人员名单中，请联系值班员添加。",
+                         "this login is not on a staff list: ask the duty officer to add you"),
+    "rule_kinds_list":  ("{where}：请给出场所类型列表。", "{where}: give a list of venue kinds"),
+    "rule_kinds_unknown": ("{where}：未知的场所类型 {unknown}；可选：{known}。",
+                           "{where}: unknown venue kind {unknown}; known: {known}"),
+    "rule_enter_number": ("{where}：请输入数字{span}。", "{where}: enter a number{span}"),
+    "rule_give_number": ("{where}：请输入数字{span}，而不是 {value}。",
+                         "{where}: give a number{span}, not {value}"),
+    "rule_whole_number": ("{where}：请输入整数，而不是 {value}。",
+                          "{where}: give a whole number, not {value}"),
+    "rule_outside":     ("{where}：{value} 超出范围 {low}–{high}。",
+                         "{where}: {value} is outside {low}..{high}"),
+    "rule_unknown":     ("未知的规则 {rule}；已有：{known}。",
+                         "unknown rule {rule}; known: {known}"),
+    "rule_param_unknown": ("{rule}：未知的参数 {extra}。", "{rule}: unknown parameter {extra}"),
+    "rule_alert_bool":  ("{rule}：是否推送预警只能是 是/否。",
+                         "{rule}, parameter alert: give true or false"),
+    "rule_enabled_bool": ("{rule}：启用只能是 是/否。", "{rule}: enabled must be true or false"),
+    "rule_say_why":     ("请写明修改规则的原因（与版本一起保存）。",
+                         "say why the rules change (the reason is kept with the version)"),
+    "rule_nothing_changed": ("没有改动：现行规则已是这些设置。",
+                             "nothing changed: the rules in force already have these settings"),
+    "plan_batches":     ("批次数：请选择 1 到 {n}。", "batches: choose between 1 and {n}"),
+    "plan_slot":        ("每批分钟数：请选择 {lo} 到 {hi}。",
+                         "slot minutes: choose between {lo} and {hi}"),
+    "plan_start":       ("开始时间：请给出第一批下楼的日期和时间。",
+                         "start: give the date and time the first batch goes down"),
+    "plan_no_buildings": ("社区 {community} 没有楼栋记录。",
+                          "community {community} has no buildings on record"),
+    "plan_exists":      ("社区 {community} 已有 {start} 开始的一轮计划：请先通知其批次，"
+                         "或另选开始时间。",
+                         "community {community} already has a plan for the round starting "
+                         "{start}: mark its batches notified or choose another start"),
+    "plan_no_batch":    ("没有编号为 {batch} 的批次。", "batch {batch} does not exist"),
+    "plan_notified_by": ("第 {batch} 批已于 {at} 由 {by} 通知。",
+                         "batch {batch} was notified already, at {at} by {by}"),
+    "plan_notified":    ("第 {batch} 批已通知过。", "batch {batch} was notified already"),
+    "manage_none":      ("所选层级没有可纳入管控的密接。",
+                         "no contacts of the chosen tiers to put under management"),
+    "venue_scan_not_flagged": ("扫码记录 {row} 不是场所 {code} 的被标记扫码。",
+                               "scan {row} is not a flagged scan at {code}"),
+    "audit_until_before": ("结束日期早于开始日期。",
+                           "until: the end date is before the start date"),
 }
+
+
+class Term(str):
+    """A word inside a message that has its own Chinese: the English (or a code) as the string,
+    the Chinese beside it. `Term.keyed(code, key)` takes the Chinese from the catalog."""
+
+    zh: str
+
+    def __new__(cls, en: str, zh: str) -> Term:
+        term = super().__new__(cls, en)
+        term.zh = zh
+        return term
+
+    @classmethod
+    def keyed(cls, code: str, key: str) -> Term:
+        return cls(code, TEXT[key][0] if key in TEXT else code)
+
+
+def _fill(value, lang: str):
+    """A parameter as the reader sees it: Terms in their language, lists joined."""
+    if isinstance(value, Term):
+        return value if lang == "en" else value.zh
+    if isinstance(value, tuple | list):
+        return ("、" if lang == "zh" else ", ").join(str(_fill(v, lang)) for v in value)
+    return value
 
 
 def t(key: str, lang: str, /, **params) -> str:
     """The text for `key` in `lang` (zh or en), with `{name}` fields filled from `params`."""
     zh, en = TEXT[key]
     text = en if lang == "en" else zh
-    return text.format(**params) if params else text
+    return text.format(**{k: _fill(v, lang) for k, v in params.items()}) if params else text
 
 
 class UserError(Exception):
@@ -536,6 +630,15 @@ class UserError(Exception):
 
     def text(self, lang: str) -> str:
         return t(self.key, lang, **self.params)
+
+
+def system_note(note: str, lang: str) -> str:
+    """A timeline note in the reader's language when the system wrote it; a person's as typed."""
+    key = _SYSTEM_NOTES.get(note)
+    return t(key, lang) if key else note
+
+
+_SYSTEM_NOTES = {TEXT[k][1]: k for k in ("inc_note_opened", "inc_note_notified")}
 
 
 def district_name(row, lang: str) -> str:

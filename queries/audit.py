@@ -12,6 +12,7 @@ from sqlalchemy import Engine, case, func, or_, select
 from placecode.auth.audit import record
 from placecode.auth.policy import Viewer, require
 from placecode.db.schema import audit_log
+from placecode.i18n import UserError
 
 COLUMNS = ["ts", "username", "action", "subject", "reason", "detail"]
 # What an auditor asks first: who looked at persons, what left the system, what was refused.
@@ -34,7 +35,7 @@ class AuditFilter:
     text: str = ""  # in subject, reason or detail
 
 
-class AuditFilterError(ValueError):
+class AuditFilterError(UserError, ValueError):
     """A filter that cannot be applied; the message says which field."""
 
 
@@ -44,7 +45,7 @@ def _check(scope: Viewer) -> None:
 
 def _where(f: AuditFilter) -> list:
     if f.since and f.until and f.until < f.since:
-        raise AuditFilterError("until: the end date is before the start date")
+        raise AuditFilterError("audit_until_before")
     a = audit_log.c
     out = []
     if f.since:

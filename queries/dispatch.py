@@ -173,8 +173,7 @@ def answer_roll_call(engine: Engine, username: str, present: bool, now: datetime
     with engine.begin() as conn:
         me = rollcall.staff_of(conn, username)
         if me is None:
-            raise rollcall.RollCallError("this login is not on a staff list: ask the duty "
-                                         "officer to add you")
+            raise rollcall.RollCallError("roll_not_staff")
         rollcall.answer(conn, me.id, now.date(), present, now, reason, lon, lat)
         if present and lon is not None and lat is not None and me.unit_id is not None:
             # the unit is where its member reported from: distances for dispatch start there

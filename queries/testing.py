@@ -255,7 +255,7 @@ def notify_batch(engine: Engine, scope: Viewer, batch_id: int, *, username: str,
         cid = conn.execute(select(test_batches.c.community_id)
                            .where(test_batches.c.id == int(batch_id))).scalar()
         if cid is None:
-            raise PlanError(f"batch {batch_id} does not exist")
+            raise PlanError("plan_no_batch", batch=int(batch_id))
         _community(conn, scope, cid)
         plans.mark_notified(conn, int(batch_id), username=username, user_id=user_id, now=now)
 

@@ -41,6 +41,10 @@ class UnknownPerson(UserError, LookupError):
     """No person matches; the message says what to check."""
 
 
+class ManageError(UserError, ValueError):
+    """Contacts cannot be put under management as asked."""
+
+
 class TraceWindowError(UserError, ValueError):
     """The days asked for are not a whole number within the retention."""
 
@@ -216,11 +220,11 @@ def put_under_management(engine: Engine, scope: Viewer, result: TraceResult, tie
     _check_role(scope)
     reason = (reason or "").strip()
     if len(reason) < REASON_MIN:
-        raise ValueError(f"give a reason of at least {REASON_MIN} characters")
+        raise ManageError("reason_short", n=REASON_MIN)
     chosen = with_keys(engine, result.contacts[result.contacts["tier"].isin(tiers)])
     ids = np.unique(chosen["person_id"].to_numpy(np.int64))
     if not len(ids):
-        raise ValueError("no contacts of the chosen tiers to put under management")
+        raise ManageError("manage_none")
     k = key_persons.c
     with engine.begin() as conn:
         managed = set()

@@ -385,7 +385,7 @@ def unmask(engine: Engine, scope: Viewer, code: str, scan_row: int, reason: str,
             .where(s.id == int(scan_row), s.venue_id == venue["venue_id"],
                    s.verdict.in_(FLAGGED))).scalar()
         if key is None:
-            raise LookupError(f"scan {scan_row} is not a flagged scan at {venue['code']}")
+            raise UnknownVenue("venue_scan_not_flagged", row=int(scan_row), code=venue["code"])
         record(conn, "unmask", user_id=user_id, username=username,
                subject=f"venue {venue['code']} person {key}", reason=reason,
                detail=json.dumps({"scan": int(scan_row)}), now=now)

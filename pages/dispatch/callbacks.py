@@ -10,7 +10,7 @@ from dash import ALL, Input, Output, State, callback, clientside_callback, dcc
 from flask_login import current_user
 
 from components.dispatch import board_columns, map_spec
-from components.i18n import explain, t
+from components.i18n import explain, system_note, t
 from components.numbers import fmt_int
 from components.wall import Kpi, build_kpi_row
 from pages.dispatch import ids
@@ -61,7 +61,8 @@ def refresh(_tick, _acted, lang):
             t("kpi_units_busy_note", lang)),
     ]
     rows = [{"time": f"{e.ts:%H:%M:%S}", "venue": e.venue_name,
-             "step": t(f"col_state_{e.to_state}", lang), "by": e.username, "note": e.note}
+             "step": t(f"col_state_{e.to_state}", lang), "by": e.username,
+             "note": system_note(e.note, lang)}
             for e in events.itertuples()]
     return (t("dispatch_title", lang), build_kpi_row(kpis, ids.kpi_value),
             board_columns(incidents, lang, suggested), map_spec(ids.MAP, incidents, units, lang),

@@ -21,12 +21,18 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from placecode.auth.policy import FIELD_STEPS, Refused, Viewer, require_district
 from placecode.db import schema as t
 from placecode.dispatch.incidents import FINAL, Transition, TransitionError, check
+from placecode.i18n import Term, UserError
+from placecode.i18n import t as text
 
 SYSTEM = "system"
 UNIT_STATUS_FOR = {"dispatched": "committed", "picked_up": "responding"}
 
 
-class ConflictError(RuntimeError):
+class IncidentUnknown(UserError, LookupError):
+    """No incident has this id."""
+
+
+class ConflictError(UserError, RuntimeError):
     """Someone else changed the incident or took the unit first; reload and decide again."""
 
 
@@ -45,7 +51,7 @@ def open_incident(conn: Connection, alert_id: int, venue_id: int, person_id: int
         state="new", state_since=now, opened_at=now, version=1)).inserted_primary_key[0]
     conn.execute(insert(t.incident_events).values(
         incident_id=incident_id, ts=now, username=SYSTEM, from_state=None, to_state="new",
-        note="red verdict with an alerting rule"))
+        note=text("inc_note_opened", "en")))
     return incident_id
 
 
@@ -82,12 +88,11 @@ def transition(conn: Connection, scope: Viewer, incident_id: int, step: Transiti
     row = conn.execute(select(i.c.state, i.c.version, i.c.district_id, i.c.alert_id,
                               i.c.unit_id).where(i.c.id == incident_id)).first()
     if row is None:
-        raise LookupError(f"no incident {incident_id}")
+        raise IncidentUnknown("inc_unknown", incident=incident_id)
     if who != SYSTEM:
         _may_act(scope, row.district_id, step.to)
     if version is not None and version != row.version:
-        raise ConflictError("someone changed this incident a moment ago: it is now "
-                            f"{row.state}; look again before you act")
+        raise ConflictError("inc_stale", state=Term.keyed(row.state, f"col_state_{row.state}"))
     check(row.state, step)
     unit_id = row.unit_id
     if step.to == "dispatched":
@@ -101,8 +106,7 @@ def transition(conn: Connection, scope: Viewer, incident_id: int, step: Transiti
             t.units.c.id == unit_id, t.units.c.status == "available").values(
             status="committed", incident_id=incident_id, status_since=now)).rowcount
         if not taken:
-            raise ConflictError(f"unit {unit_id} is no longer available (just assigned "
-                                "elsewhere or out of service): pick another")
+            raise ConflictError("inc_unit_taken", unit=unit_id)
     elif step.to in UNIT_STATUS_FOR and unit_id is not None:
         conn.execute(update(t.units).where(t.units.c.id == unit_id).values(
             status=UNIT_STATUS_FOR[step.to], status_since=now))
@@ -114,7 +118,7 @@ def transition(conn: Connection, scope: Viewer, incident_id: int, step: Transiti
                          .values(state=step.to, state_since=now, version=row.version + 1,
                                  unit_id=unit_id, outcome=step.outcome)).rowcount
     if not moved:
-        raise ConflictError("someone changed this incident a moment ago; look again")
+        raise ConflictError("inc_changed")
     conn.execute(insert(t.incident_events).values(
         incident_id=incident_id, ts=now, username=who, from_state=row.state, to_state=step.to,
         unit_id=unit_id if step.to == "dispatched" else None, note=step.note[:300]))
@@ -137,7 +141,7 @@ def mark_notified(engine: Engine, alert_id: int, now: datetime) -> bool:
             return False
         try:
             transition(conn, Viewer("admin"), found, Transition(
-                "notified", note="district HQ and home community have the alert"), SYSTEM, now,
+                "notified", note=text("inc_note_notified", "en")), SYSTEM, now,
                 push=False)  # the receivers have just got the alert itself
         except (ConflictError, TransitionError):
             return False

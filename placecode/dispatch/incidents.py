@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from placecode.i18n import Term, UserError
+
 STATES = ("new", "notified", "held", "dispatched", "picked_up", "closed", "cancelled")
 FINAL = ("closed", "cancelled")
 NEXT: dict[str, tuple[str, ...]] = {
@@ -23,7 +25,7 @@ OUTCOMES = ("isolated_at_hotel", "hospital", "home_quarantine", "released", "oth
 DEFAULT_SLA_MINUTES = {"notified": 10, "dispatched": 60}
 
 
-class TransitionError(ValueError):
+class TransitionError(UserError, ValueError):
     """A refused transition; the message names the ones that are allowed."""
 
 
@@ -35,21 +37,26 @@ class Transition:
     unit_id: int | None = None  # dispatching
 
 
+def _state(state: str) -> Term:
+    return Term.keyed(state, f"col_state_{state}")
+
+
 def check(state: str, step: Transition) -> None:
     """Raise TransitionError unless `step` may leave `state`, with what it must carry."""
     if state not in NEXT:
-        raise TransitionError(f"unknown incident state {state!r}")
+        raise TransitionError("inc_state_unknown", state=str(state)[:32])
     allowed = NEXT[state]
     if step.to not in allowed:
-        options = ", ".join(allowed) if allowed else "none (the incident is finished)"
-        raise TransitionError(f"an incident that is {state} cannot become {step.to}; "
-                              f"allowed: {options}")
+        raise TransitionError("inc_cannot_become", state=_state(state), to=_state(step.to),
+                              options=tuple(_state(s) for s in allowed) if allowed
+                              else Term("none (the incident is finished)", "无（事件已结束）"))
     if step.to == "cancelled" and not step.note.strip():
-        raise TransitionError("cancelling needs a reason in the note")
+        raise TransitionError("inc_cancel_reason")
     if step.to == "closed" and step.outcome not in OUTCOMES:
-        raise TransitionError(f"closing needs an outcome: one of {', '.join(OUTCOMES)}")
+        raise TransitionError("inc_close_outcome",
+                              options=tuple(Term.keyed(o, f"outcome_{o}") for o in OUTCOMES))
     if step.to == "dispatched" and step.unit_id is None:
-        raise TransitionError("dispatching needs a unit")
+        raise TransitionError("inc_dispatch_unit")
 
 
 def due_at(state: str, entered_at: datetime,

@@ -11,11 +11,12 @@ import pandas as pd
 from sqlalchemy import Connection, insert, select, update
 
 from placecode.db import schema as t
+from placecode.i18n import UserError
 
 REASON_MIN = 2  # "病假" is a reason
 
 
-class RollCallError(ValueError):
+class RollCallError(UserError, ValueError):
     """A refused answer or opening; the message says what to do."""
 
 
@@ -46,10 +47,10 @@ def answer(conn: Connection, staff_id: int, day: date, present: bool, now: datet
     call = conn.execute(select(r.c.id).where(r.c.district_id == district,
                                              r.c.day == day)).scalar()
     if call is None:
-        raise RollCallError("today's roll-call is not open yet: wait for the duty officer")
+        raise RollCallError("roll_not_open")
     reason = (reason or "").strip()
     if not present and len(reason) < REASON_MIN:
-        raise RollCallError("absent needs a reason (e.g. 病假 / sick leave)")
+        raise RollCallError("roll_absent_reason")
     values = {"present": present, "reason": "" if present else reason[:120],
               "lon": lon if present else None, "lat": lat if present else None,
               "answered_at": now}

@@ -11,10 +11,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from placecode.demo.places import VENUE_KINDS
+from placecode.i18n import Term, UserError
 
 
-class RuleError(ValueError):
+class RuleError(UserError, ValueError):
     """A rule change that cannot be accepted; the message names the rule and the parameter."""
+
+
+def rule_term(rule_id: str) -> Term:
+    """'rule temperature' with the rule's Chinese title beside it."""
+    rule = RULES.get(rule_id)
+    return Term(f"rule {rule_id}", f"规则「{rule.title_zh if rule else rule_id}」")
+
+
+def _where(rule_id: str, param: Param) -> Term:
+    rule = rule_term(rule_id)
+    return Term(f"{rule}, parameter {param.name}", f"{rule.zh}的参数「{param.label_zh}」")
 
 
 @dataclass(frozen=True)
@@ -28,26 +40,29 @@ class Param:
     high: float | None = None
 
     def check(self, rule_id: str, value: Any) -> Any:
-        where = f"rule {rule_id}, parameter {self.name}"
+        where = _where(rule_id, self)
         if self.kind == "kinds":
             if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-                raise RuleError(f"{where}: give a list of venue kinds")
+                raise RuleError("rule_kinds_list", where=where)
             unknown = sorted(set(value) - set(VENUE_KINDS))
             if unknown:
-                raise RuleError(f"{where}: unknown venue kind {', '.join(unknown)}; "
-                                f"known: {', '.join(VENUE_KINDS)}")
+                raise RuleError("rule_kinds_unknown", where=where,
+                                unknown=tuple(str(u)[:32] for u in unknown[:5]),
+                                known=tuple(Term.keyed(k, f"vkind_{k}") for k in VENUE_KINDS))
             return sorted(set(value))
-        span = f" from {self.low:g} to {self.high:g}" if self.low is not None else ""
+        span = Term(f" from {self.low:g} to {self.high:g}", f"（{self.low:g} 至 {self.high:g}）") \
+            if self.low is not None else ""
         if value is None:  # an empty or out-of-range number field in the form
-            raise RuleError(f"{where}: enter a number{span}")
+            raise RuleError("rule_enter_number", where=where, span=span)
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise RuleError(f"{where}: give a number{span}, not {value!r}")
+            raise RuleError("rule_give_number", where=where, span=span, value=repr(value)[:32])
         if self.kind == "int" and value != int(value):
-            raise RuleError(f"{where}: give a whole number, not {value}")
+            raise RuleError("rule_whole_number", where=where, value=value)
         value = int(value) if self.kind == "int" else round(float(value), 2)
         if (self.low is not None and value < self.low) or (self.high is not None
                                                            and value > self.high):
-            raise RuleError(f"{where}: {value} is outside {self.low:g}..{self.high:g}")
+            raise RuleError("rule_outside", where=where, value=value, low=f"{self.low:g}",
+                            high=f"{self.high:g}")
         return value
 
 
@@ -128,15 +143,16 @@ def validate_params(rule_id: str, params: dict[str, Any]) -> dict[str, Any]:
     """Complete and check one rule's parameters; unknown names are an error, not ignored."""
     rule = RULES.get(rule_id)
     if rule is None:
-        raise RuleError(f"unknown rule {rule_id!r}; known: {', '.join(RULES)}")
+        raise RuleError("rule_unknown", rule=repr(rule_id)[:40], known=tuple(RULES))
     known = {p.name: p for p in rule.params}
     extra = sorted(set(params) - set(known) - {"alert"})
     if extra:
-        raise RuleError(f"rule {rule_id}: unknown parameter {', '.join(extra)}")
+        raise RuleError("rule_param_unknown", rule=rule_term(rule_id),
+                        extra=tuple(str(e)[:32] for e in extra[:5]))
     out = rule.defaults()
     if "alert" in params:
         if not isinstance(params["alert"], bool):
-            raise RuleError(f"rule {rule_id}, parameter alert: give true or false")
+            raise RuleError("rule_alert_bool", rule=rule_term(rule_id))
         out["alert"] = params["alert"]
     for name, value in params.items():
         if name in known:

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from placecode.auth import audit
 from placecode.db.schema import rule_versions, rules
-from placecode.rules.definitions import RULES, RuleError, RuleSet, dumps, validate_params
+from placecode.rules.definitions import RULES, RuleError, RuleSet, dumps, rule_term, validate_params
 
 
 def load_rules(conn: Connection) -> RuleSet:
@@ -34,10 +34,10 @@ def proposed(current: RuleSet, changes: dict[str, dict[str, Any]]) -> RuleSet:
     enabled, params = dict(current.enabled), dict(current.params)
     for rule_id, change in changes.items():
         if rule_id not in RULES:
-            raise RuleError(f"unknown rule {rule_id!r}; known: {', '.join(RULES)}")
+            raise RuleError("rule_unknown", rule=repr(rule_id)[:40], known=tuple(RULES))
         if "enabled" in change:
             if not isinstance(change["enabled"], bool):
-                raise RuleError(f"rule {rule_id}: enabled must be true or false")
+                raise RuleError("rule_enabled_bool", rule=rule_term(rule_id))
             enabled[rule_id] = change["enabled"]
         if "params" in change:
             params[rule_id] = validate_params(rule_id, current.params[rule_id]
@@ -52,13 +52,13 @@ def save_rules(conn: Connection, changes: dict[str, dict[str, Any]], *, username
     Only rules that actually change get a `rule_versions` row; nothing changed is an error (a
     version that changes nothing would confuse the history)."""
     if not reason.strip():
-        raise RuleError("say why the rules change (the reason is kept with the version)")
+        raise RuleError("rule_say_why")
     current = load_rules(conn)
     new = proposed(current, changes)
     changed = [r for r in RULES if (new.enabled[r], new.params[r])
                != (current.enabled[r], current.params[r])]
     if not changed:
-        raise RuleError("nothing changed: the rules in force already have these settings")
+        raise RuleError("rule_nothing_changed")
     conn.execute(delete(rules))
     conn.execute(insert(rules), [
         {"rule_id": r, "enabled": new.enabled[r], "params": dumps(new.params[r]),

@@ -14,13 +14,14 @@ from sqlalchemy import Connection, insert, select, update
 
 from placecode.auth.audit import record
 from placecode.db.schema import test_batches
+from placecode.i18n import UserError
 
 MAX_BATCHES = 40
 SLOT_MINUTES = (5, 240)
 PLATFORM = "居村微平台"
 
 
-class PlanError(ValueError):
+class PlanError(UserError, ValueError):
     """A plan that cannot be made or saved; the message names the field or the conflict."""
 
 
@@ -86,14 +87,14 @@ def make_plan(community_id: int, district: str, community: str, buildings: pd.Da
     buildings.
     """
     if not 1 <= int(batches) <= MAX_BATCHES:
-        raise PlanError(f"batches: choose between 1 and {MAX_BATCHES}")
+        raise PlanError("plan_batches", n=MAX_BATCHES)
     lo, hi = SLOT_MINUTES
     if not lo <= int(slot_minutes) <= hi:
-        raise PlanError(f"slot minutes: choose between {lo} and {hi}")
+        raise PlanError("plan_slot", lo=lo, hi=hi)
     if start is None:
-        raise PlanError("start: give the date and time the first batch goes down")
+        raise PlanError("plan_start")
     if buildings.empty:
-        raise PlanError(f"community {community_id} has no buildings on record")
+        raise PlanError("plan_no_buildings", community=community_id)
     slot = timedelta(minutes=int(slot_minutes))
     out = []
     for i, run in enumerate(split_buildings(buildings, batches)):
@@ -120,9 +121,8 @@ def save_plan(conn: Connection, plan: Plan, *, username: str, user_id: int | Non
     Returns the new test_batches ids in batch order.
     """
     if existing_round(conn, plan.community_id, plan.round_start):
-        raise PlanError(f"community {plan.community_id} already has a plan for the round "
-                        f"starting {plan.round_start:%Y-%m-%d %H:%M}: mark its batches notified "
-                        "or choose another start")
+        raise PlanError("plan_exists", community=plan.community_id,
+                        start=f"{plan.round_start:%Y-%m-%d %H:%M}")
     ids = []
     for batch in plan.batches:
         ids.append(conn.execute(insert(test_batches).values(
@@ -149,14 +149,14 @@ def mark_notified(conn: Connection, batch_id: int, *, username: str,
     row = conn.execute(select(b.community_id, b.batch_no, b.round_start, b.notified_at,
                               b.notified_by).where(b.id == batch_id)).first()
     if row is None:
-        raise PlanError(f"batch {batch_id} does not exist")
+        raise PlanError("plan_no_batch", batch=batch_id)
     if row.notified_at is not None:
-        raise PlanError(f"batch {row.batch_no} was notified already, at "
-                        f"{row.notified_at:%m-%d %H:%M} by {row.notified_by}")
+        raise PlanError("plan_notified_by", batch=row.batch_no,
+                        at=f"{row.notified_at:%m-%d %H:%M}", by=row.notified_by)
     done = conn.execute(update(test_batches).where(b.id == batch_id, b.notified_at.is_(None))
                         .values(notified_at=now, notified_by=username)).rowcount
     if done != 1:  # another user got there between the read and the write
-        raise PlanError(f"batch {row.batch_no} was notified already")
+        raise PlanError("plan_notified", batch=row.batch_no)
     record(conn, "test_batch_notify", user_id=user_id, username=username,
            subject=f"community {row.community_id} round {row.round_start:%Y-%m-%d %H:%M} "
                    f"batch {row.batch_no}", now=now)

@@ -26,7 +26,7 @@ CHROMIUM = os.environ.get("PLACECODE_CHROMIUM", "/usr/bin/chromium")
 LOCAL = re.compile(r"^(https?://(127\.0\.0\.1|localhost)(:\d+)?/|data:|blob:|about:)")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 PASSWORDS = {"cmd": "commander-pass-1", "plan": "planner-pass-1", "huancui": "district-pass-1",
-             "adm": "admin-pass-1", "field": "field-pass-1"}
+             "adm": "admin-pass-1", "field": "field-pass-1", "duty": "officer-pass-1"}
 
 
 @dataclass
@@ -70,6 +70,7 @@ def add_test_users(db: DemoDb) -> None:
         create_user(conn, "plan", "planner", PASSWORDS["plan"])
         create_user(conn, "huancui", "district_commander", PASSWORDS["huancui"], 371002)
         create_user(conn, "adm", "admin", PASSWORDS["adm"])
+        create_user(conn, "duty", "duty_officer", PASSWORDS["duty"], 371002)
         # the demo's `field` login (its password is random): one the tests know, same staff row
         conn.execute(delete(users).where(users.c.username == "field"))
         create_user(conn, "field", "field_staff", PASSWORDS["field"], 371002)

@@ -86,6 +86,30 @@ def test_components_every_text_has_both_languages():
     assert t("kpi_scans_today", "zh") == "今日扫码" and t("kpi_scans_today", "en") == "Scans today"
 
 
+def test_components_catalog_pairs_agree_and_every_raised_key_exists():
+    """Both languages fill the same fields, and every key an error or refusal is raised with
+    (found in the source) is in the catalog: a missing one would be a KeyError for the user."""
+    import re
+    import string
+    from pathlib import Path
+
+    from placecode.auth.policy import CAN
+
+    fields = string.Formatter()
+    for key, (zh, en) in TEXT.items():
+        assert {f for _, f, _, _ in fields.parse(zh) if f} == \
+            {f for _, f, _, _ in fields.parse(en) if f}, key
+        assert re.search(r"[\u4e00-\u9fff]", zh), f"{key}: the Chinese has no Chinese"
+    root = Path(__file__).resolve().parents[2]
+    raised = re.compile(r"(?:(?<!Item)(?<!Feed)Error|Refused|Unknown\w*|Venue|Person|Area)\(\s*\"([a-z_]+)\"")
+    keys = {k for folder in ("placecode", "queries", "pages", "components")
+            for path in (root / folder).rglob("*.py")
+            for k in raised.findall(path.read_text())}
+    keys |= {f"refused_{capability}" for capability in CAN}
+    assert len(keys) > 60
+    assert sorted(keys - set(TEXT)) == []
+
+
 def test_components_sparkline_is_an_svg_of_today_over_yesterday():
     from urllib.parse import unquote
 
