@@ -580,7 +580,11 @@ TEXT: dict[str, tuple[str, str]] = {
                          "no contacts of the chosen tiers to put under management"),
     "venue_scan_not_flagged": ("扫码记录 {row} 不是场所 {code} 的被标记扫码。",
                                "scan {row} is not a flagged scan at {code}"),
-    "audit_until_before": ("结束日期早于开始日期。",
+    "audit_not_date":   ("{field}：{value} 不是日期（YYYY-MM-DD）。",
+                         "{field}: {value} is not a date (YYYY-MM-DD)"),
+    "audit_date_years": ("{field}：请给出 {first}–{last} 年之间的日期。",
+                         "{field}: give a date in {first}–{last}"),
+    "audit_until_before": ("截止日期早于起始日期。",
                            "until: the end date is before the start date"),
 }
 

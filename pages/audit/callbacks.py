@@ -14,6 +14,7 @@ from components.numbers import fmt_int
 from components.wall import Kpi, build_kpi_row
 from pages.audit import ids
 from placecode.auth.policy import Refused
+from placecode.i18n import Term
 from placecode.ingest.validate import FIRST_YEAR, LAST_YEAR
 from placecode.web import current_city_now, current_engine, current_scope
 from queries import audit as q
@@ -27,12 +28,15 @@ def parse_filter(since, until, user, action, text) -> q.AuditFilter:
     """The form's values as a filter; a date that is not YYYY-MM-DD names its field."""
     days = {}
     for name, value in (("since", since), ("until", until)):
+        field = Term.keyed(name, f"audit_{name}")
         try:
             days[name] = date.fromisoformat(value) if value else None
         except (TypeError, ValueError):
-            raise q.AuditFilterError(f"{name}: {value!r} is not a date (YYYY-MM-DD)") from None
+            raise q.AuditFilterError("audit_not_date", field=field,
+                                     value=repr(value)[:40]) from None
         if days[name] and not FIRST_YEAR <= days[name].year <= LAST_YEAR:
-            raise q.AuditFilterError(f"{name}: give a date in {FIRST_YEAR}–{LAST_YEAR}")
+            raise q.AuditFilterError("audit_date_years", field=field, first=FIRST_YEAR,
+                                     last=LAST_YEAR)
     texts = [v if isinstance(v, str) else "" for v in (user, action, text)]
     return q.AuditFilter(days["since"], days["until"], *texts)
 

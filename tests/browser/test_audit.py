@@ -48,7 +48,7 @@ def test_a_bad_date_names_the_field(page, server):
     page.fill("#audit-until", "2026-11-01")
     page.click("#audit-apply")
     page.wait_for_selector("#audit-error")
-    assert "until" in page.inner_text("#audit-error")
+    assert "截止日期早于起始日期" in page.inner_text("#audit-error")
 
 
 def test_a_commander_cannot_read_the_audit_log(page, server):

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from placecode.db import schema as t
 from placecode.dispatch.receiver import Receiver
 from tests.browser.conftest import artifact, login
+from tests.browser.test_language import english_in
 from tests.browser.test_rules_alerts import red_scan
 
 
@@ -96,7 +97,8 @@ def test_dispatch_refuses_a_step_from_a_stale_card_and_says_so(page, server):
             state="cancelled", version=t.incidents.c.version + 1))
     page.click(f"{card(incident)} button:has-text('撤销')")
     page.wait_for_selector(".dispatch-refused")
-    assert "look again" in page.inner_text(".dispatch-refused")
+    said = page.inner_text(".dispatch-refused")
+    assert "请刷新" in said and "已撤销" in said and english_in(said) == []  # in Chinese
 
 
 def test_roll_call_from_the_board_answered_on_a_phone(browser, page, server):
@@ -113,7 +115,7 @@ def test_roll_call_from_the_board_answered_on_a_phone(browser, page, server):
         field.goto(server.url + "/field")
         field.wait_for_selector("#field-roll-state:has-text('请应答')")
         field.click("#field-absent")  # absent without a reason: told what is missing
-        field.wait_for_selector(".field-refused:has-text('reason')")
+        field.wait_for_selector(".field-refused:has-text('缺勤需要写明原因')")
         field.click("#field-present")
         field.wait_for_selector("#field-roll-state:has-text('到岗')")
         field.click(".field-status:has-text('停用')")

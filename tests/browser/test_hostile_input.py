@@ -89,8 +89,8 @@ def test_audit_until_year_9999_names_the_field(page, server):
     body = captured(page, server, "/audit", "audit-until", "#audit-grid .ag-row")
     response = dash_post(page, server, set_value(body, "audit-until", "value", "9999-12-31"))
     assert response.status == 200, response.text()[:300]
-    assert "until" in response.text() and "2000–2100" in response.json()["response"][
-        "audit-message"]["children"]["props"]["children"]
+    said = response.json()["response"]["audit-message"]["children"]["props"]["children"]
+    assert "截止日期" in said and "2000–2100" in said
 
 
 def test_oversized_callback_and_login_bodies_are_413s_and_a_long_username_is_not_echoed(

@@ -41,8 +41,16 @@ def settle(page) -> None:
 
 
 def shown(page) -> str:
+    """What the page shows, without the audit log's rows: those are stored records (who did
+    what, with the reason given and refusals noted in English for log tools), not the UI."""
     settle(page)
-    return page.evaluate("document.body.innerText")
+    return page.evaluate("""() => {
+        const rows = [...document.querySelectorAll('#audit-grid .ag-center-cols-container')];
+        rows.forEach(e => e.style.display = 'none');
+        const text = document.body.innerText;
+        rows.forEach(e => e.style.display = '');
+        return text;
+    }""")
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +70,28 @@ def test_every_page_in_chinese_shows_no_english(page, server, venue_code, user):
         if english:
             found[path] = english
     assert found == {}, f"English on the Chinese pages of {user}: {found}"
+
+
+def test_errors_and_refusals_a_chinese_reader_provokes_are_chinese(page, server):
+    from tests.browser.test_rules_alerts import PARAM
+
+    login(page, server, "cmd", lang="zh")
+    page.goto(server.url + "/trace")
+    page.fill("#trace-id", "110101199001011234")  # nobody has it
+    page.press("#trace-id", "Enter")
+    page.wait_for_selector(".trace-error")
+    said = {"trace": page.inner_text(".trace-error")}
+    login(page, server, "adm", lang="zh")
+    page.goto(server.url + "/rules")
+    page.wait_for_selector(".rule-card")
+    page.fill(PARAM % ("max_c", "temperature"), "41")  # outside 36.5..39
+    page.click("#rules-preview")
+    page.wait_for_selector("#rules-error")
+    said["rule value"] = page.inner_text("#rules-error")
+    page.fill(PARAM % ("max_c", "temperature"), "37.6")
+    page.click("#rules-save")  # no reason given
+    page.wait_for_selector("#rules-error:has-text('原因')")
+    said["rule reason"] = page.inner_text("#rules-error")
+    assert "没有该身份证号" in said["trace"]
+    assert "体温" in said["rule value"] and "36.5" in said["rule value"]
+    assert {k: english_in(v) for k, v in said.items()} == {k: [] for k in said}, said

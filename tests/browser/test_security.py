@@ -90,7 +90,7 @@ def test_planner_replaying_a_person_list_is_refused_and_logged(browser, page, se
     finally:
         other.close()
     logged = refusals(server.db, "plan")[before:]
-    assert any("aggregates only" in reason for _, reason in logged), logged
+    assert any("person-level data" in reason for _, reason in logged), logged
 
 
 def test_wall_token_reaches_nothing_but_the_wall(browser, page, server):

@@ -81,7 +81,7 @@ def test_testing_progress_plan_and_notify(page, server):
     wait_rows(page, "testing-batches", len(planned))
     page.click("#testing-plan-save")  # the same round again: refused
     page.wait_for_selector(".testing-plan-error")
-    assert "already has a plan" in page.inner_text(".testing-plan-error")
+    assert "已有" in page.inner_text(".testing-plan-error")  # the round, said in Chinese
     page.locator("#testing-batches .ag-row[row-index='0'] [col-id='round']").click()
     page.click("#testing-notify")
     page.wait_for_selector(".testing-notify-done")
@@ -92,7 +92,7 @@ def test_testing_progress_plan_and_notify(page, server):
     page.locator("#testing-batches .ag-row[row-index='0'] [col-id='round']").click()
     page.click("#testing-notify")
     page.wait_for_selector(".testing-notify-error")
-    assert "notified already" in page.inner_text(".testing-notify-error")
+    assert "已于" in page.inner_text(".testing-notify-error")  # when and by whom
     page.screenshot(path=artifact("testing-plan-1920x1080-zh.png"))
 
 

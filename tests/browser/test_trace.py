@@ -109,7 +109,7 @@ def test_trace_puts_contacts_under_management_and_their_next_scan_is_red(page, s
     page.wait_for_selector(KPI.format("close"))
     page.click("#trace-manage")
     page.wait_for_selector(".manage-error")
-    assert "reason" in page.inner_text(".manage-error")
+    assert "请写明理由" in page.inner_text(".manage-error")
     page.fill("#trace-manage-reason", "密接，居家隔离 14 天")
     page.click("#trace-manage")
     page.wait_for_selector(".manage-done")

@@ -101,7 +101,8 @@ def test_components_catalog_pairs_agree_and_every_raised_key_exists():
             {f for _, f, _, _ in fields.parse(en) if f}, key
         assert re.search(r"[\u4e00-\u9fff]", zh), f"{key}: the Chinese has no Chinese"
     root = Path(__file__).resolve().parents[2]
-    raised = re.compile(r"(?:(?<!Item)(?<!Feed)Error|Refused|Unknown\w*|Venue|Person|Area)\(\s*\"([a-z_]+)\"")
+    raised = re.compile(r"(?:(?<!Item)(?<!Feed)Error|Refused|Unknown\w*|Venue|Person|Area)"
+                        r"\(\s*\"([a-z_]+)\"")
     keys = {k for folder in ("placecode", "queries", "pages", "components")
             for path in (root / folder).rglob("*.py")
             for k in raised.findall(path.read_text())}
