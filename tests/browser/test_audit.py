@@ -56,4 +56,6 @@ def test_a_commander_cannot_read_the_audit_log(page, server):
     page.goto(server.url + "/audit")
     page.wait_for_selector("#page-refused")
     assert "仅供管理员" in page.inner_text("#page-refused")
+    assert page.locator("a.nav-link[href='/audit']").count() == 0  # not offered in the nav
+    page.screenshot(path=artifact("refused-1920x1080-zh.png"))
     assert page.locator("#audit-grid .ag-row").count() == 0
