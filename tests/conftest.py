@@ -85,7 +85,7 @@ def pg_server() -> Iterator[PgServer]:
         "--no-sync")
     run(_pg_bin("pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w", "-t", "60", "-o",
         f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off", "start")
+        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=400", "start")
     server = PgServer(port, f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres")
     try:
         yield server
