@@ -19,10 +19,10 @@ from pages.trace.data import trace_data
 from pages.wall.data import wall_data
 from placecode.auth.guard import CSRF_FIELD, csrf_token, init_guard
 from placecode.auth.policy import may_open
-from placecode.auth.web import LANG_COOKIE, init_auth
+from placecode.auth.web import init_auth
 from placecode.ingest.api import init_api
-from placecode.settings import LANGS, Settings
-from placecode.web import SETTINGS_KEY
+from placecode.settings import Settings
+from placecode.web import SETTINGS_KEY, preferred_lang
 
 ROOT = Path(__file__).resolve().parent
 STYLESHEETS = [  # vendored at install by scripts/vendor_assets.sh, served by this app
@@ -30,12 +30,6 @@ STYLESHEETS = [  # vendored at install by scripts/vendor_assets.sh, served by th
     "/assets/vendor/noto-sans-sc/400.css",
     "/assets/vendor/noto-sans-sc/700.css",
 ]
-
-
-def preferred_lang(settings: Settings) -> str:
-    """The language cookie (set by the switch or the login page), else PLACECODE_LANG."""
-    chosen = flask.request.cookies.get(LANG_COOKIE) if flask.has_request_context() else None
-    return chosen if chosen in LANGS else settings.lang
 
 
 def shell(settings: Settings) -> html.Div:
@@ -94,7 +88,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         on_error=on_callback_error,
     )
     app.server.config[SETTINGS_KEY] = settings
-    guard_pages(lambda: preferred_lang(settings))
+    guard_pages()
     if settings.trusted_proxies:  # the documented nginx in front: believe its X-Forwarded-*
         app.server.wsgi_app = ProxyFix(app.server.wsgi_app, x_for=settings.trusted_proxies,
                                        x_proto=settings.trusted_proxies,

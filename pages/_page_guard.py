@@ -5,8 +5,6 @@ language, with a link to its own first page, and the refusal is audit-logged."""
 
 from __future__ import annotations
 
-import functools
-
 import dash
 import dash_bootstrap_components as dbc
 from dash import html
@@ -14,6 +12,7 @@ from flask_login import current_user
 
 from components.i18n import t
 from placecode.auth.policy import home, may_open, note_refusal, page_capability
+from placecode.web import current_settings, preferred_lang
 
 
 def refused_layout(capability: str, role: str, lang: str) -> html.Div:
@@ -24,22 +23,23 @@ def refused_layout(capability: str, role: str, lang: str) -> html.Div:
     ], color="warning", className="mt-4"), id="page-refused")
 
 
-def guard_pages(lang_of) -> None:
-    """Wrap every registered page's layout (once, however many apps are made)."""
+def guard_pages() -> None:
+    """Wrap every registered page's layout (once, however many apps are made: the wrapper
+    reads the app it runs in, at request time)."""
     for page in dash.page_registry.values():
         layout = page["layout"]
         if getattr(layout, "guarded", False):
             continue
-        page["layout"] = _guarded(layout, page["path"], lang_of)
+        page["layout"] = _guarded(layout, page["path"])
 
 
-def _guarded(layout, path: str, lang_of):
-    @functools.wraps(layout if callable(layout) else (lambda **_: None))
+def _guarded(layout, path: str):
     def guarded(**kwargs):
         role = current_user.role if current_user.is_authenticated else ""
         if not may_open(role, path):
             note_refusal(f"a {role or 'visitor'} may not open {path}")
-            return refused_layout(page_capability(path), role, lang_of())
+            return refused_layout(page_capability(path), role,
+                                  preferred_lang(current_settings()))
         return layout(**kwargs) if callable(layout) else layout
 
     guarded.guarded = True

@@ -4,20 +4,27 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app, has_app_context
+from flask import current_app, has_app_context, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import Engine
 
 from placecode.auth.policy import Viewer
+from placecode.auth.web import LANG_COOKIE
 from placecode.clock import DEFAULT_TIMEZONE, city_now
 from placecode.db.engine import get_engine
-from placecode.settings import Settings, setting_default
+from placecode.settings import LANGS, Settings, setting_default
 
 SETTINGS_KEY = "PLACECODE_SETTINGS"
 
 
 def current_settings() -> Settings:
     return current_app.config[SETTINGS_KEY]
+
+
+def preferred_lang(settings: Settings) -> str:
+    """The language cookie (set by the switch or the login page), else PLACECODE_LANG."""
+    chosen = request.cookies.get(LANG_COOKIE) if has_request_context() else None
+    return chosen if chosen in LANGS else settings.lang
 
 
 def current_engine() -> Engine:

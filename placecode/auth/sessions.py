@@ -1,7 +1,7 @@
 """Logins kept in the database: the signed session cookie carries a random session id, and a
 request is logged in only while that id's row exists and has not expired. Logout deletes the
-row; a password change or deactivation deletes every row of the user. Only a hash of the id is
-stored, so a read of the table gives no usable session."""
+row; a password change deletes every row of the user, and a deactivated user is not loaded at
+all. Only a hash of the id is stored, so a read of the table gives no usable session."""
 
 from __future__ import annotations
 
