@@ -10,9 +10,11 @@ import pytest
 import shapely
 from sqlalchemy import func, select, text
 
+from placecode.auth.policy import Viewer
 from placecode.db import schema as t
 from placecode.demo.build import DemoError, build_demo
 from placecode.demo.presets import PRESETS
+from queries.testing import check_passes
 from tests.conftest import SECRET, build_small
 
 
@@ -242,3 +244,21 @@ def test_demo_foot_traffic_rollups_count_scans_and_distinct_persons(demo_db, rol
         stored["hour"] = pd.to_datetime(stored["hour"])
     got = stored.set_index(keys).sort_index()
     assert got.astype("int64").equals(want.sort_index().astype("int64"))
+
+
+def test_demo_shared_passes_are_what_the_pass_check_finds_on_its_last_day(demo_db):
+    """The testing page's "shared" list is not empty in the demo: each holder the demo lends a
+    pass to is found by the check at the demo's own moment."""
+    with demo_db.engine.connect() as conn:
+        lent = set(conn.execute(
+            select(t.volunteer_passes.c.pass_id).join(
+                t.scans, t.scans.c.person_id == t.volunteer_passes.c.person_id)
+            .where(t.scans.c.scan_id.like("demo-shared-%"))).scalars())
+    assert len(lent) >= 3
+    now = pd.Timestamp(demo_db.now).to_pydatetime()
+    found = set()
+    for district in (371002, 371003, 371082, 371083):
+        check = check_passes(demo_db.engine, Viewer("city_commander"), district, now, 48,
+                             audit=False, username="tester")
+        found |= {p for ids in check.shared["pass_id"] for p in ids.split(", ")}
+    assert lent <= found
