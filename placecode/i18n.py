@@ -184,6 +184,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "trace_id_hint":    ("输入身份证号后按回车", "type the ID number, press Enter"),
     "trace_days":       ("天数", "Days"),
     "trace_go":         ("追踪", "Trace"),
+    "trace_running":    ("正在追踪…", "Tracing…"),
+    "trace_failed":     ("追踪未完成，请重试。若再次失败，请联系系统管理员。",
+                         "The trace did not finish. Try again; if it fails again, call the "
+                         "system administrator."),
     "trace_start":      ("输入身份证号，或从预警、场所名单进入。",
                          "Enter an ID number, or come here from an alert or a venue's list."),
     "trace_days_bad":   ("天数须为 1 至 {n}（数据保留期）", "Days: give 1 to {n} (the retention "
@@ -634,6 +638,14 @@ class UserError(Exception):
 
     def text(self, lang: str) -> str:
         return t(self.key, lang, **self.params)
+
+    def __reduce__(self):
+        # pickled whole (key and params), e.g. into the job cache (pages/jobs.py)
+        return _rebuild, (type(self), self.key, self.params)
+
+
+def _rebuild(cls: type[UserError], key: str, params: dict) -> UserError:
+    return cls(key, **params)
 
 
 def system_note(note: str, lang: str) -> str:

@@ -1,14 +1,16 @@
 """The traces shown, by token, for their user: the contact list pages, the map and the exports
 read them instead of tracing again. They live in a disk cache in the instance directory that
 every worker process of this machine shares (gunicorn's workers each answer some of a page's
-requests); several machines share it only through a shared instance directory. A token the cache
-has dropped is traced again from the page's state (and audited again: it is a new look)."""
+requests). diskcache is SQLite underneath and not safe on a network file system: several
+machines need a shared cache server instead (README). A token the cache has dropped is traced
+again from the page's state (and audited again: it is a new look)."""
 
 from __future__ import annotations
 
 import functools
 import secrets
 from datetime import datetime
+from pathlib import Path
 
 import diskcache
 from flask_login import current_user
@@ -26,18 +28,19 @@ def _store(path: str) -> diskcache.Cache:
     return diskcache.Cache(path, size_limit=SIZE_LIMIT, eviction_policy="least-recently-used")
 
 
+def store_for(instance: Path) -> diskcache.Cache:
+    return _store(str(instance / "cache" / "traces"))
+
+
 def _cache() -> diskcache.Cache:
-    return _store(str(current_settings().instance_path / "cache" / "traces"))
+    return store_for(current_settings().instance_path)
 
 
-def remember(result: q.TraceResult) -> str:
+def remember(store: diskcache.Cache, user: str, result: q.TraceResult) -> str:
+    """Keep `user`'s trace; returns its token. Needs no request (it runs in trace jobs)."""
     token = secrets.token_urlsafe(12)
-    _put(token, result)
+    store.set(token, (user, result), expire=KEEP_SECONDS)
     return token
-
-
-def _put(token: str, result: q.TraceResult) -> None:
-    _cache().set(token, (current_user.username, result), expire=KEEP_SECONDS)
 
 
 def cached(token: str) -> q.TraceResult | None:
@@ -58,5 +61,5 @@ def result(state: dict | None) -> q.TraceResult | None:
     found = q.trace(engine, scope, person, datetime.fromisoformat(state["until"]),
                     current_user.username, TraceParams(days=state["days"]),
                     max_days=current_settings().retention_days)
-    _put(state["token"], found)
+    _cache().set(state["token"], (current_user.username, found), expire=KEEP_SECONDS)
     return found

@@ -1,6 +1,7 @@
 """Trace page callbacks: person -> queries.trace -> numbers, visits, graph; the contact list is
-paged and the map fetched (pages/trace/data.py) from the per-process cache of the result
-(pages/trace/cache.py): a heavy case has 500k contacts, which never go to the browser at once."""
+paged and the map fetched (pages/trace/data.py) from the shared cache of the result
+(pages/trace/cache.py): a heavy case has 500k contacts, which never go to the browser at once.
+The trace and the exports run as jobs (pages/jobs.py), off the request thread."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from components.i18n import explain, t
 from components.numbers import fmt_int
 from components.trace import contact_graph, contact_rows, visit_rows
 from components.wall import Kpi, build_kpi_row
+from pages import jobs
 from pages.grid_request import grid_block
 from pages.trace import cache, ids
 from pages.trace.data import SHOWN_MAX
@@ -106,54 +108,100 @@ def _kpis(result: q.TraceResult, lang: str) -> list:
     return build_kpi_row(kpis, ids.kpi_value)
 
 
+TRACE_OUT = (Output(ids.STATE, "data"), Output(ids.MESSAGE, "children"),
+             Output(ids.KPIS, "children"), Output(ids.MAP_SPEC, "data"),
+             Output(ids.VISITS, "rowData"), Output(ids.CONTACTS_BOX, "children"),
+             Output(ids.GRAPH, "figure"), Output(ids.GRAPH_NOTE, "children"),
+             Output(ids.MANAGE_MSG, "children"))
+NOTHING = (None, None, [], None, [], None, {}, "", None)  # what TRACE_OUT shows before a trace
+
+
 @callback(
-    Output(ids.STATE, "data"), Output(ids.MESSAGE, "children"), Output(ids.KPIS, "children"),
-    Output(ids.MAP_SPEC, "data"), Output(ids.VISITS, "rowData"),
-    Output(ids.CONTACTS_BOX, "children"), Output(ids.GRAPH, "figure"),
-    Output(ids.GRAPH_NOTE, "children"), Output(ids.MANAGE_MSG, "children"),
+    *TRACE_OUT, Output(ids.JOB, "data"), Output(ids.POLL, "disabled"),
+    Output(ids.GO, "disabled"),
     Input(ids.GO, "n_clicks"), Input(ids.ID_INPUT, "n_submit"), Input(ids.QUERY, "data"),
     State(ids.ID_INPUT, "value"), State(ids.DAYS, "value"), State("shell-lang", "data"),
-    running=[(Output(ids.GO, "disabled"), True, False)],
 )
 def run_trace(_go, _submit, query, raw_id, days, lang):
+    """Checks what was asked and finds the person here (refusals come at once); the trace itself
+    runs as a job (pages/jobs.py) and `trace_done` draws it."""
     lang = lang or "zh"
     query = query or {}
     typed = dash.ctx.triggered_id in (ids.GO, ids.ID_INPUT)
+    idle = (None, True, False)
     if not typed and not (query.get("person") or query.get("alert")):
-        return (None, dbc.Alert(t("trace_start", lang), color="secondary"), [], None, [],
-                None, {}, "", None)
-    engine, scope = current_engine(), current_scope()
-    retention = current_settings().retention_days
+        return (None, dbc.Alert(t("trace_start", lang), color="secondary"), *NOTHING[2:], *idle)
+    engine, scope, settings = current_engine(), current_scope(), current_settings()
+    retention = settings.retention_days
     try:
         days = int(days or query.get("days") or TraceParams().days)
     except ValueError:
         days = 0
     if not 1 <= days <= retention:
-        return _refused(t("trace_days_bad", lang).format(n=retention))
+        return (*_refused(t("trace_days_bad", lang).format(n=retention)), *idle)
     try:
         if typed:
             person = q.find_person(engine, scope, raw_id=raw_id or "",
-                                   secret=current_settings().secret_key)
+                                   secret=settings.secret_key)
         elif query.get("person"):
             person = q.find_person(engine, scope, key=query["person"])
         else:
             person = q.find_person(engine, scope, alert_id=int(query["alert"]))
-        _, until, _ = shown_moment(engine, current_city_now())
-        result = q.trace(engine, scope, person, until, current_user.username,
-                         TraceParams(days=days), max_days=retention)
     except (q.UnknownPerson, Refused, ValueError) as exc:
-        return _refused(explain(exc, lang))
-    token = cache.remember(result)
-    state = {"token": token, "person_key": person.key, "until": result.until.isoformat(),
-             "days": days}
-    spec = map_url(token, lang, autoplay=query.get("autoplay") or "",
-                   controls=query.get("controls") or "")
+        return (*_refused(explain(exc, lang)), *idle)
+    _, until, _ = shown_moment(engine, current_city_now())
+    user, traces = current_user.username, cache.store_for(settings.instance_path)
+
+    def work() -> dict:
+        result = q.trace(engine, scope, person, until, user, TraceParams(days=days),
+                         max_days=retention)
+        return {"token": cache.remember(traces, user, result), "days": days}
+
+    job = jobs.submit(jobs.store_for(settings.instance_path), user, work)
+    tracing = dbc.Alert([dbc.Spinner(size="sm"), " ", t("trace_running", lang)],
+                        color="light", className="trace-running")
+    return (None, tracing, *NOTHING[2:], {"id": job, "autoplay": query.get("autoplay") or "",
+                                          "controls": query.get("controls") or ""},
+            False, True)
+
+
+@callback(
+    *[Output(o.component_id, o.component_property, allow_duplicate=True) for o in TRACE_OUT],
+    Output(ids.JOB, "data", allow_duplicate=True), Output(ids.POLL, "disabled",
+                                                          allow_duplicate=True),
+    Output(ids.GO, "disabled", allow_duplicate=True),
+    Input(ids.POLL, "n_intervals"),
+    State(ids.JOB, "data"), State("shell-lang", "data"),
+    prevent_initial_call=True,
+)
+def trace_done(_n, job, lang):
+    """The trace's numbers, visits, graph and map once its job has ended."""
+    lang = lang or "zh"
+    settings = current_settings()
+    if not job:
+        return (*(dash.no_update,) * len(TRACE_OUT), None, True, False)
+    outcome = jobs.poll(jobs.store_for(settings.instance_path), job["id"],
+                        current_user.username)
+    if outcome is None:
+        return (*(dash.no_update,) * (len(TRACE_OUT) + 3),)
+    ended = (None, True, False)
+    if outcome.error is not None or outcome.failed:
+        text = explain(outcome.error, lang) if outcome.error else t("trace_failed", lang)
+        return (*_refused(text), *ended)
+    token = outcome.value["token"]
+    result = cache.cached(token)
+    if result is None:
+        return (*_refused(t("trace_failed", lang)), *ended)
+    state = {"token": token, "person_key": result.person.key,
+             "until": result.until.isoformat(), "days": outcome.value["days"]}
+    spec = map_url(token, lang, autoplay=job.get("autoplay") or "",
+                   controls=job.get("controls") or "")
     figure, folded = contact_graph(result.contacts, lang)
     note = t("graph_folded", lang) if folded else t("graph_full", lang)
     message = (dbc.Alert(t("trace_no_visits", lang), color="secondary")
                if result.visits.empty else None)
     return (state, message, _kpis(result, lang), spec, visit_rows(result.visits, lang),
-            _grid(lang, len(result.contacts)), figure, note, None)
+            _grid(lang, len(result.contacts)), figure, note, None, *ended)
 
 
 def map_url(token: str, lang: str, **args: str) -> dict:
@@ -208,24 +256,52 @@ def show_selected(_n, rows, state, lang):
 
 
 @callback(
-    Output(ids.DOWNLOAD, "data"),
+    Output(ids.EXPORT_JOB, "data"), Output(ids.EXPORT_POLL, "disabled"),
     Input(ids.EXPORT_CSV, "n_clicks"), Input(ids.EXPORT_PARQUET, "n_clicks"),
     State(ids.STATE, "data"),
     prevent_initial_call=True,
 )
 def export(_csv, _parquet, state):
+    """The contact list as a file, built in a job (a heavy case has 500k rows) and sent by
+    `export_done`."""
     result = cache.result(state)
     if result is None:
-        return dash.no_update
+        return dash.no_update, dash.no_update
     fmt = "parquet" if dash.ctx.triggered_id == ids.EXPORT_PARQUET else "csv"
-    frame = q.export_frame(current_engine(), current_scope(), result, fmt,
-                           current_user.username)
-    name = f"contacts-{result.person.key[:8]}-{result.until:%Y%m%d}.{fmt}"
-    if fmt == "csv":
-        return dcc.send_data_frame(frame.to_csv, name, index=False)
-    buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
-    return dcc.send_bytes(buffer.getvalue(), name)
+    engine, scope, user = current_engine(), current_scope(), current_user.username
+
+    def work() -> dict:
+        frame = q.export_frame(engine, scope, result, fmt, user)
+        buffer = io.BytesIO()
+        if fmt == "csv":
+            frame.to_csv(buffer, index=False)
+        else:
+            frame.to_parquet(buffer, index=False)
+        name = f"contacts-{result.person.key[:8]}-{result.until:%Y%m%d}.{fmt}"
+        return {"name": name, "bytes": buffer.getvalue()}
+
+    return jobs.submit(jobs.store_for(current_settings().instance_path), user, work), False
+
+
+@callback(
+    Output(ids.DOWNLOAD, "data"), Output(ids.EXPORT_POLL, "disabled", allow_duplicate=True),
+    Output(ids.MANAGE_MSG, "children", allow_duplicate=True),
+    Input(ids.EXPORT_POLL, "n_intervals"),
+    State(ids.EXPORT_JOB, "data"), State("shell-lang", "data"),
+    prevent_initial_call=True,
+)
+def export_done(_n, job, lang):
+    if not job:
+        return dash.no_update, True, dash.no_update
+    outcome = jobs.poll(jobs.store_for(current_settings().instance_path), job,
+                        current_user.username)
+    if outcome is None:
+        return dash.no_update, dash.no_update, dash.no_update
+    if outcome.error is not None or outcome.failed:
+        text = explain(outcome.error, lang or "zh") if outcome.error else t("trace_failed",
+                                                                            lang or "zh")
+        return dash.no_update, True, dbc.Alert(text, color="warning", className="manage-error")
+    return dcc.send_bytes(outcome.value["bytes"], outcome.value["name"]), True, None
 
 
 @callback(

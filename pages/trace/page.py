@@ -8,6 +8,8 @@ from dash import dcc, html
 from components.grid import build_grid
 from pages.trace import callbacks, ids  # noqa: F401  (callbacks register on import)
 
+POLL_MS = 250  # how often the page asks whether its trace or export is ready
+
 dash.register_page(__name__, path="/trace", title="placecode · trace", name="trace", order=2)
 
 
@@ -19,6 +21,10 @@ def layout(**query) -> html.Div:
         dcc.Store(id=ids.QUERY, data={k: query.get(k) for k in
                                       ("person", "alert", "days", "autoplay", "controls")}),
         dcc.Store(id=ids.STATE),
+        dcc.Store(id=ids.JOB),
+        dcc.Interval(id=ids.POLL, interval=POLL_MS, disabled=True),
+        dcc.Store(id=ids.EXPORT_JOB),
+        dcc.Interval(id=ids.EXPORT_POLL, interval=POLL_MS, disabled=True),
         dcc.Store(id=ids.MAP_SPEC),
         dcc.Store(id=ids.MAP_SINK),
         dcc.Download(id=ids.DOWNLOAD),
