@@ -56,10 +56,6 @@ class Person:
     district_id: int | None
 
 
-def _check_role(scope: Viewer) -> None:
-    require(scope, "trace")
-
-
 def _check_person(conn: Connection, scope: Viewer, person: Person, start: datetime,
                   until: datetime) -> None:
     own = district_for(scope, "trace")
@@ -77,7 +73,7 @@ def find_person(engine: Engine, scope: Viewer, *, raw_id: str | None = None,
     """The person with this ID number (matched through the instance's secret key), this
     pseudonymous key, or the person an alert was raised for. The role is checked first: who may
     not trace does not learn whether an ID number is known."""
-    _check_role(scope)
+    require(scope, "trace")
     p = persons.c
     query = select(p.id, p.person_key, p.district_id)
     if raw_id is not None:
@@ -140,7 +136,7 @@ def trace(engine: Engine, scope: Viewer, person: Person, until: datetime, who: s
           params: TraceParams | None = None, max_days: int = MAX_DAYS) -> TraceResult:
     """The index person's trajectory and contacts, audited as one look at a named person.
     `max_days`: the longest window (the retention; nothing older is kept)."""
-    _check_role(scope)
+    require(scope, "trace")
     params = params or TraceParams()
     if type(params.days) is not int or not 1 <= params.days <= max_days:
         raise TraceWindowError("trace_days_bad", n=max_days)
@@ -172,7 +168,7 @@ def contact_trajectories(engine: Engine, scope: Viewer, result: TraceResult,
                          person_ids: list[int], who: str) -> pd.DataFrame:
     """Trajectories of some of the listed contacts (shown with the case on the map); only
     persons in the result may be asked for, and the look is audited."""
-    _check_role(scope)
+    require(scope, "trace")
     listed = set(result.contacts["person_id"].astype(int))
     wanted = [int(p) for p in person_ids if int(p) in listed]
     if not wanted:
@@ -195,7 +191,7 @@ def trajectories_empty() -> pd.DataFrame:
 def export_frame(engine: Engine, scope: Viewer, result: TraceResult, fmt: str,
                  who: str) -> pd.DataFrame:
     """The contact list as handed on (pseudonymous keys, venue codes), audited as an export."""
-    _check_role(scope)
+    require(scope, "trace")
     contacts = with_keys(engine, result.contacts)
     frame = pd.DataFrame({
         "tier": contacts["tier"].map(TIERS),
@@ -217,7 +213,7 @@ def put_under_management(engine: Engine, scope: Viewer, result: TraceResult, tie
     their next scan), re-evaluate them, and audit it as one action naming every person.
     Persons already under management stay as they are (no duplicate rows). Returns how many
     were added."""
-    _check_role(scope)
+    require(scope, "trace")
     reason = (reason or "").strip()
     if len(reason) < REASON_MIN:
         raise ManageError("reason_short", n=REASON_MIN)

@@ -3,11 +3,15 @@ preview, and the bulk re-evaluation that applies a change to everyone."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 from sqlalchemy import func, select
 
 from placecode.db import schema as t
+from placecode.rules import jobs
 from placecode.rules.definitions import RuleError, RuleSet
 from placecode.rules.evaluate import NO_VENUE, Context, Facts, verdicts
 from placecode.rules.preview import preview
@@ -139,3 +143,45 @@ def test_preview_counts_residents_below_the_dose_threshold(demo_db):
         "vaccine_doses": {"params": {"min_doses": 3, "venue_kinds": ["mall"]}}})
     assert preview(demo_db.engine, rules, demo_db.now).per_rule["vaccine_doses"] == expected
     assert "vaccine_doses" not in preview(demo_db.engine, RuleSet.defaults(), demo_db.now).per_rule
+
+
+def test_a_change_saved_while_a_pass_runs_is_applied_when_it_ends(city_db, monkeypatch):
+    """The second save finds the job lock held; its change must still reach everyone."""
+    engine, now = city_db.engine, city_db.now
+    release, passes = threading.Event(), []
+
+    def slow(engine, now, on_progress=None):
+        result = reevaluate_all(engine, now, on_progress=on_progress)
+        passes.append(result)
+        if len(passes) == 1:
+            release.wait(30)  # the first pass is done computing but still holds the lock
+        return result
+
+    monkeypatch.setattr(jobs, "reevaluate_all", slow)
+    clock = lambda: now.astype(object)  # noqa: E731
+    with engine.connect() as conn:
+        version = load_rules(conn).version
+
+    def save(change: dict):
+        with engine.begin() as conn:
+            return save_rules(conn, change, username="admin", user_id=None,
+                              reason="test", now=now.astype(object)).version
+
+    first = save({"mask": {"enabled": False}})
+    assert first == version + 1 and jobs.start_reevaluation(engine, first, clock)
+    deadline = time.time() + 60
+    while not passes:
+        assert time.time() < deadline
+        time.sleep(0.05)
+    second = save({"mask": {"enabled": True}})
+    assert not jobs.start_reevaluation(engine, second, clock)  # one pass at a time
+    release.set()
+    while not ((state := jobs.reevaluation_state(engine)) and state["version"] == second
+               and state["finished"]):
+        assert time.time() < deadline, state
+        time.sleep(0.05)
+    assert "error" not in state and len(passes) == 2
+    with engine.connect() as conn:
+        stale = conn.execute(select(func.count()).select_from(t.person_status)
+                             .where(t.person_status.c.rule_version != second)).scalar()
+    assert stale == 0
