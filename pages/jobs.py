@@ -17,7 +17,6 @@ import functools
 import logging
 import os
 import secrets
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import Any
 
 import diskcache
 
+from placecode.db.locks import pid_alive
 from placecode.i18n import UserError
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,7 @@ def store_for(instance: Path) -> diskcache.Cache:
 def submit(store: diskcache.Cache, user: str, work: Callable[[], Any]) -> str:
     """Start `work()` for `user`; returns the job id to poll with."""
     job = secrets.token_urlsafe(12)
-    store.set(job, {"user": user, "pid": os.getpid(), "started": time.time()},
-              expire=KEEP_SECONDS)
+    store.set(job, {"user": user, "pid": os.getpid()}, expire=KEEP_SECONDS)
     _pool(os.getpid()).submit(_run, store, job, user, work)
     return job
 
@@ -88,19 +87,10 @@ def poll(store: diskcache.Cache, job: str, user: str) -> Outcome | None:
     if not record or record["user"] != user:
         return Outcome(failed=True)
     if not record.get("done"):
-        if _alive(record["pid"]):
+        if pid_alive(record["pid"]):
             return None
         store.delete(job)
         return Outcome(failed=True)
     store.touch(job, expire=READ_AGAIN_SECONDS)
     return Outcome(record.get("value"), record.get("error"), record.get("failed", False))
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

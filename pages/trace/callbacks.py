@@ -114,6 +114,7 @@ TRACE_OUT = (Output(ids.STATE, "data"), Output(ids.MESSAGE, "children"),
              Output(ids.GRAPH, "figure"), Output(ids.GRAPH_NOTE, "children"),
              Output(ids.MANAGE_MSG, "children"))
 NOTHING = (None, None, [], None, [], None, {}, "", None)  # what TRACE_OUT shows before a trace
+IDLE = (None, True, False)  # no job, no polling, the trace button enabled
 
 
 @callback(
@@ -128,9 +129,8 @@ def run_trace(_go, _submit, query, raw_id, days, lang):
     lang = lang or "zh"
     query = query or {}
     typed = dash.ctx.triggered_id in (ids.GO, ids.ID_INPUT)
-    idle = (None, True, False)
     if not typed and not (query.get("person") or query.get("alert")):
-        return (None, dbc.Alert(t("trace_start", lang), color="secondary"), *NOTHING[2:], *idle)
+        return (None, dbc.Alert(t("trace_start", lang), color="secondary"), *NOTHING[2:], *IDLE)
     engine, scope, settings = current_engine(), current_scope(), current_settings()
     retention = settings.retention_days
     try:
@@ -138,7 +138,7 @@ def run_trace(_go, _submit, query, raw_id, days, lang):
     except ValueError:
         days = 0
     if not 1 <= days <= retention:
-        return (*_refused(t("trace_days_bad", lang).format(n=retention)), *idle)
+        return (*_refused(t("trace_days_bad", lang).format(n=retention)), *IDLE)
     try:
         if typed:
             person = q.find_person(engine, scope, raw_id=raw_id or "",
@@ -148,7 +148,7 @@ def run_trace(_go, _submit, query, raw_id, days, lang):
         else:
             person = q.find_person(engine, scope, alert_id=int(query["alert"]))
     except (q.UnknownPerson, Refused, ValueError) as exc:
-        return (*_refused(explain(exc, lang)), *idle)
+        return (*_refused(explain(exc, lang)), *IDLE)
     _, until, _ = shown_moment(engine, current_city_now())
     user, traces = current_user.username, cache.store_for(settings.instance_path)
 
@@ -179,19 +179,18 @@ def trace_done(_n, job, lang):
     lang = lang or "zh"
     settings = current_settings()
     if not job:
-        return (*(dash.no_update,) * len(TRACE_OUT), None, True, False)
+        return (*(dash.no_update,) * len(TRACE_OUT), *IDLE)
     outcome = jobs.poll(jobs.store_for(settings.instance_path), job["id"],
                         current_user.username)
     if outcome is None:
         return (*(dash.no_update,) * (len(TRACE_OUT) + 3),)
-    ended = (None, True, False)
     if outcome.error is not None or outcome.failed:
         text = explain(outcome.error, lang) if outcome.error else t("trace_failed", lang)
-        return (*_refused(text), *ended)
+        return (*_refused(text), *IDLE)
     token = outcome.value["token"]
     result = cache.cached(token)
     if result is None:
-        return (*_refused(t("trace_failed", lang)), *ended)
+        return (*_refused(t("trace_failed", lang)), *IDLE)
     state = {"token": token, "person_key": result.person.key,
              "until": result.until.isoformat(), "days": outcome.value["days"]}
     spec = map_url(token, lang, autoplay=job.get("autoplay") or "",
@@ -201,7 +200,7 @@ def trace_done(_n, job, lang):
     message = (dbc.Alert(t("trace_no_visits", lang), color="secondary")
                if result.visits.empty else None)
     return (state, message, _kpis(result, lang), spec, visit_rows(result.visits, lang),
-            _grid(lang, len(result.contacts)), figure, note, None, *ended)
+            _grid(lang, len(result.contacts)), figure, note, None, *IDLE)
 
 
 def map_url(token: str, lang: str, **args: str) -> dict:
@@ -291,6 +290,7 @@ def export(_csv, _parquet, state):
     prevent_initial_call=True,
 )
 def export_done(_n, job, lang):
+    lang = lang or "zh"
     if not job:
         return dash.no_update, True, dash.no_update
     outcome = jobs.poll(jobs.store_for(current_settings().instance_path), job,
@@ -298,8 +298,7 @@ def export_done(_n, job, lang):
     if outcome is None:
         return dash.no_update, dash.no_update, dash.no_update
     if outcome.error is not None or outcome.failed:
-        text = explain(outcome.error, lang or "zh") if outcome.error else t("trace_failed",
-                                                                            lang or "zh")
+        text = explain(outcome.error, lang) if outcome.error else t("trace_failed", lang)
         return dash.no_update, True, dbc.Alert(text, color="warning", className="manage-error")
     return dcc.send_bytes(outcome.value["bytes"], outcome.value["name"]), True, None
 

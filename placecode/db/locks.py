@@ -17,7 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from placecode.db.schema import meta
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this machine with this pid still runs (a lock or job holder)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -62,7 +63,7 @@ def _take_row(engine: Engine, row: str) -> bool:
         except IntegrityError:
             with engine.begin() as conn:
                 holder = conn.execute(select(meta.c.value).where(meta.c.key == row)).scalar()
-                if holder is not None and holder.isdigit() and _alive(int(holder)):
+                if holder is not None and holder.isdigit() and pid_alive(int(holder)):
                     return False
                 conn.execute(delete(meta).where(meta.c.key == row, meta.c.value == holder))
     return False

@@ -65,6 +65,6 @@ def test_a_crash_is_reported_as_failed_not_as_running(store):
 def test_a_job_whose_process_died_reads_failed(store, tmp_path):
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
-    store.set("orphan", {"user": "cmd", "pid": int(gone.stdout), "started": time.time()})
+    store.set("orphan", {"user": "cmd", "pid": int(gone.stdout)})
     assert int(gone.stdout) != os.getpid()
     assert jobs.poll(store, "orphan", "cmd") == jobs.Outcome(failed=True)
