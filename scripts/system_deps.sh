@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Install the Debian packages the project needs that are missing (as root, or through sudo).
-#   system_deps.sh run    what `make run` needs: python3 venv, npm (to vendor browser files)
-#   system_deps.sh test   plus Chromium and its driver, PostgreSQL 15 + PostGIS, Noto CJK fonts
+#   system_deps.sh run    what `make run` needs: python3 venv, npm (to vendor browser files),
+#                         Noto CJK fonts (embedded in the venue posters' PDF)
+#   system_deps.sh test   plus Chromium and its driver, PostgreSQL 15 + PostGIS
 set -euo pipefail
 missing=()
 python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
 if [ "${1:-run}" = test ]; then
-  for p in chromium chromium-driver postgresql-15 postgresql-15-postgis-3 fonts-noto-cjk; do
+  for p in chromium chromium-driver postgresql-15 postgresql-15-postgis-3; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
   done
 fi

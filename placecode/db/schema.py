@@ -132,6 +132,30 @@ venues = Table(
     Index("ix_venues_district_kind", "district_id", "kind"),
 )
 
+# A venue operator's application for a code (issue 17): the district approves it (a venue and its
+# code are made) or refuses it with a reason; the contact is purged with the retention window.
+venue_applications = Table(
+    "venue_applications", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(128), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("address", String(200), nullable=False),
+    Column("district_id", Integer, ForeignKey("districts.id"), nullable=False),
+    Column("subdistrict_id", BigInteger, ForeignKey("subdistricts.id"), nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("contact_name", String(32), nullable=False),
+    Column("contact_phone", String(20), nullable=False),
+    Column("state", String(12), nullable=False, default="pending",
+           comment="pending | approved | refused"),
+    Column("reason", Text, nullable=False, default="", comment="why refused"),
+    Column("submitted_at", Timestamp, nullable=False),
+    Column("decided_at", Timestamp),
+    Column("decided_by", String(64)),
+    Column("venue_id", BigInteger, ForeignKey("venues.id"), comment="the venue it made"),
+    Index("ix_venue_applications_district_state", "district_id", "state"),
+)
+
 persons = Table(
     "persons", metadata,
     Column("id", RowId, primary_key=True, autoincrement=True),
@@ -196,6 +220,19 @@ def _primary_key(constraint: PrimaryKeyConstraint, compiler, **kw) -> str:
         return compiler.visit_primary_key_constraint(constraint, **kw)
     return (compiler.define_constraint_preamble(constraint, **kw)
             + f"PRIMARY KEY ({', '.join(columns)})")
+
+# A phone that registered once on the scan page (/s/<code>): the phone keeps a random token, the
+# server its hash and the person; the ID number itself is never stored, the phone number only
+# sealed (Fernet, for SMS notices).
+phone_registrations = Table(
+    "phone_registrations", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True, comment="SHA-256 hex"),
+    Column("person_id", BigInteger, ForeignKey("persons.id"), nullable=False, index=True),
+    Column("phone_sealed", Text, comment="Fernet token of the phone number; NULL if not given"),
+    Column("created_at", Timestamp, nullable=False),
+    Column("last_used_at", Timestamp, nullable=False),
+)
 
 health_codes = Table(
     "health_codes", metadata,
@@ -374,8 +411,9 @@ webhooks = Table(
 outbox = Table(
     "outbox", metadata,
     Column("id", RowId, primary_key=True, autoincrement=True),
-    Column("alert_id", BigInteger, ForeignKey("alerts.id"), nullable=False, index=True),
-    Column("receiver", String(40), nullable=False, comment="district:ID | community:ID"),
+    Column("alert_id", BigInteger, ForeignKey("alerts.id"), index=True,
+           comment="NULL for an SMS of a testing batch"),
+    Column("receiver", String(40), nullable=False, comment="district:ID | community:ID | sms"),
     Column("url", String(300), nullable=False),
     Column("idempotency_key", String(64), nullable=False, unique=True),
     Column("payload", Text, nullable=False, comment="JSON"),

@@ -44,6 +44,14 @@ from placecode.ingest.validate import (
     text_problem,
 )
 from placecode.pseudonym import person_key
+from placecode.registry.codes import (
+    LETTERS,
+    MOBILE,
+    code_district,
+    code_problem,
+    locate,
+    subdistricts,
+)
 from placecode.rules.evaluate import NO_VENUE, Context, Facts, verdicts
 from placecode.rules.status import needing_evaluation, reevaluate_persons
 from placecode.rules.store import load_rules
@@ -81,6 +89,7 @@ class Feed:
     columns: tuple[Col, ...]
     keys: tuple[str, ...]  # natural key in the table
     update: tuple[str, ...] = ()  # what a newer row for the same key may change
+    check: Callable | None = None  # (conn, checker, values): rules across columns and tables
 
 
 PERSON = Col("person", "person", max_len=64, min_len=4)  # as the scan API: an ID or app token
@@ -122,6 +131,12 @@ FEEDS: dict[str, Feed] = {f.kind: f for f in (
         Col("pass_id", "text", max_len=32), PERSON, Col("organisation", "text", required=False),
         Col("issued_on", "date"), Col("expires_on", "date", future=True, after="issued_on")),
         keys=("pass_id",), update=("person_id", "organisation", "issued_on", "expires_on")),
+    Feed("venues", t.venues, (
+        Col("code", "text", max_len=13), Col("name", "text", max_len=128),
+        Col("kind", "choice", choices=tuple(LETTERS)),
+        Col("lon", "float", low=-180, high=180), Col("lat", "float", low=-90, high=90)),
+        keys=("code",), update=("name", "subdistrict_id", "lon", "lat"),
+        check=lambda conn, chk, values: _check_venues(conn, chk, values)),
 )}
 
 
@@ -291,7 +306,36 @@ def _check(conn: Connection, feed: Feed, frame: pd.DataFrame, first_line: int, t
             chk.fail((present & num.map(found).isna()).to_numpy(),
                      lambda v: f"{_shown(v)} is not a known building id", col.name)
             values[col.name] = num
+    if feed.check is not None:
+        feed.check(conn, chk, values)
     return chk, values
+
+
+def _check_venues(conn: Connection, chk: _Checker, values: dict[str, pd.Series]) -> None:
+    """A code follows the scheme and its kind, is given once, and its district holds the point."""
+    def reject(bad: np.ndarray, reasons) -> None:
+        bad = bad & chk.ok
+        chk.reason[bad] = np.asarray(reasons, dtype=object)[bad]
+
+    codes, kinds = values["code"], values["kind"]
+    problems = [code_problem(c, k) if ok else None
+                for c, k, ok in zip(codes, kinds, chk.ok, strict=True)]
+    reject(np.array([p is not None for p in problems]), [f"code: {p}" for p in problems])
+    reject(codes.duplicated(keep="first").to_numpy(),
+           [f"code: {c!r} appears earlier in this file" for c in codes])
+    ok = chk.ok
+    district, subdistrict = np.full(len(codes), -1), np.full(len(codes), -1)
+    if ok.any():
+        district[ok], subdistrict[ok] = locate(subdistricts(conn), values["lon"][ok].to_numpy(),
+                                               values["lat"][ok].to_numpy())
+    stated = np.array([code_district(c) if ok_ else -1 for c, ok_ in zip(codes, ok, strict=True)])
+    reject(ok & (district == -1), ["lon/lat: the point lies outside every district of the city"]
+           * len(codes))
+    reject(ok & (district != stated), [f"lon/lat: the point lies in district {d}, but the code "
+                                       f"says {s_}" for d, s_ in zip(district, stated,
+                                                                    strict=True)])
+    values["district_id"] = pd.Series(district)
+    values["subdistrict_id"] = pd.Series(subdistrict)
 
 
 def _shown(value: str) -> str:
@@ -392,7 +436,8 @@ def import_rows(engine: Engine, kind: str, rows: list[dict] | pd.DataFrame, *, s
             good = {k: v[ok].reset_index(drop=True) for k, v in values.items()}
             report.valid += int(ok.sum() + (chk.reason == "skip").sum())  # stored already
             if ok.any():
-                keys = np.array([person_key(x, secret) for x in good["person"]])
+                keys = np.array([person_key(x, secret) for x in good["person"]]) \
+                    if "person" in good else None
                 LOADERS[feed.kind](conn, feed, good, keys, now_ts)
         if progress:
             progress(len(chunk))
@@ -586,6 +631,15 @@ def _load_rosters(conn, feed, v, keys, now) -> None:
                         for pid, b in zip(pids.tolist(), buildings, strict=True)])
 
 
+def _load_venues(conn, feed, v, keys, now) -> None:
+    upsert_columns(conn, t.venues, {
+        "code": v["code"].to_numpy(), "name": v["name"].to_numpy(), "kind": v["kind"].to_numpy(),
+        "district_id": v["district_id"].to_numpy(),
+        "subdistrict_id": v["subdistrict_id"].to_numpy(),
+        "lon": v["lon"].round(6).to_numpy(), "lat": v["lat"].round(6).to_numpy(),
+        "mobile": v["kind"].isin(MOBILE).to_numpy()}, feed.keys, feed.update)
+
+
 # Every column is present in the checked values (an absent optional column is empty: "" text,
 # NaN numbers, NaT times), so the loaders need no "if the column was sent" branches.
 LOADERS: dict[str, Callable] = {
@@ -610,6 +664,7 @@ LOADERS: dict[str, Callable] = {
         "venue_id": v["hotel_code"].astype(np.int64).to_numpy(),
         "check_in": _np(v["check_in"], "time"), "check_out": _np(v["check_out"], "time")}),
     "rosters": _load_rosters,
+    "venues": _load_venues,
     "volunteer_passes": _fact_loader(lambda v: {
         "pass_id": v["pass_id"].to_numpy(), "organisation": v["organisation"].to_numpy(),
         "issued_on": _np(v["issued_on"], "date"), "expires_on": _np(v["expires_on"], "date")},

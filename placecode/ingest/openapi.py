@@ -145,6 +145,8 @@ FEED_EXAMPLES = {  # the first row of each sample in tests/data/feeds (docs/feed
     "volunteer_passes": {"pass_id": "VP9000001", "person": PERSON_EXAMPLE,
                          "organisation": "社区志愿者", "issued_on": "2026-11-15",
                          "expires_on": "2026-12-15"},
+    "venues": {"code": "371002P900001", "name": "环翠区幸福便利店", "kind": "shop",
+               "lon": 122.12, "lat": 37.5},
 }
 
 
