@@ -87,6 +87,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PLACECODE_TRUSTED_PROXIES", 0,
             "Reverse proxies in front (nginx: 1) whose X-Forwarded-For/-Proto are believed.",
             int),
+    Setting("PLACECODE_PUBLIC_URL", "",
+            "Address phones reach the scan page at, printed in the posters' QR codes "
+            "(https://scan.example.gov.cn); empty: the address the request came to."),
+    Setting("PLACECODE_SMS_URL", "",
+            "SMS gateway: testing-batch and alert notices are POSTed there as JSON "
+            "{to, text, id} through the outbox; empty: no SMS is sent."),
 )
 
 
@@ -126,6 +132,8 @@ class Settings:
     session_hours: int
     secure_cookies: bool
     trusted_proxies: int
+    public_url: str
+    sms_url: str
 
     @classmethod
     def load(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:

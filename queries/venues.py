@@ -390,3 +390,30 @@ def unmask(engine: Engine, scope: Viewer, code: str, scan_row: int, reason: str,
                subject=f"venue {venue['code']} person {key}", reason=reason,
                detail=json.dumps({"scan": int(scan_row)}), now=now)
     return key
+
+
+def poster_venue(engine: Engine, scope: Viewer, code: str):
+    """What a venue's poster prints (a venue the viewer may see; UnknownVenue otherwise)."""
+    from placecode.registry.codes import KINDS_ZH
+    from placecode.registry.posters import PosterVenue
+
+    with engine.connect() as conn:
+        venue = _find(conn, scope, code)
+    return PosterVenue(venue["code"], venue["name"], KINDS_ZH.get(venue["kind"], venue["kind"]),
+                       venue["district_zh"], venue["subdistrict_zh"] or "")
+
+
+def poster_venues(engine: Engine, scope: Viewer, district_id: int) -> list:
+    """Every venue of a district, by code, as its posters print them."""
+    from placecode.registry.codes import KINDS_ZH
+    from placecode.registry.posters import PosterVenue
+
+    district = district_for(scope, "venues", district_id)
+    v, d, s = venues.c, districts.c, subdistricts.c
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(v.code, v.name, v.kind, d.name_zh, s.name_zh)
+            .select_from(venues.join(districts, d.id == v.district_id)
+                         .outerjoin(subdistricts, s.id == v.subdistrict_id))
+            .where(v.district_id == district).order_by(v.code)).all()
+    return [PosterVenue(r[0], r[1], KINDS_ZH.get(r[2], r[2]), r[3], r[4] or "") for r in rows]

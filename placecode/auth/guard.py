@@ -29,7 +29,8 @@ CSRF_COOKIE = "_csrf_token"  # the cookie dash-renderer reads and echoes as X-CS
 CSRF_HEADER = "X-CSRFToken"
 CSRF_FIELD = "csrf_token"  # the same token in a plain HTML form (login, logout)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-EXEMPT_PREFIXES = ("/api/v1/",)
+# bearer tokens (the machine API) and phone tokens in the body (the scan page) are not cookies
+EXEMPT_PREFIXES = ("/api/v1/", "/s/")
 
 
 def content_security_policy(script_hashes: list[str]) -> str:

@@ -14,6 +14,7 @@ Roles and capabilities (✓ the whole city, D own district only, A aggregates on
     roll_call           ✓        ✓               D                D          –          –         –
     field               ✓        –               –                –          –          D         –
     venues              ✓        ✓               D                D          A          –         –
+    register_venues     ✓        ✓               D                D          –          –         –
     testing             ✓        ✓               D                D          A          –         –
     plan_tests          ✓        ✓               D                D          –          –         –
     economy             ✓        ✓               D                D          ✓          –         –
@@ -45,6 +46,7 @@ CAN: dict[str, frozenset[str]] = {
     "roll_call": DESK,
     "field": frozenset({"admin", "field_staff"}),
     "venues": DESK | {"planner"},
+    "register_venues": DESK,  # approve or refuse applications for a venue code
     "testing": DESK | {"planner"},
     "plan_tests": DESK,
     "economy": DESK | {"planner"},

@@ -18,9 +18,10 @@ from placecode.db.engine import get_engine
 from placecode.settings import Settings
 
 LANG_COOKIE = "placecode_lang"
-OPEN_PATHS = ("/login", "/healthz")
-# css and fonts for the login page; /api/v1 checks its own bearer tokens (placecode.ingest.api)
-OPEN_PREFIXES = ("/assets/", "/api/v1/")
+OPEN_PATHS = ("/login", "/healthz", "/apply")
+# css and fonts for the login page; /api/v1 checks its own bearer tokens (placecode.ingest.api);
+# the front door (phones scanning, the attended gate, applying for a code) needs no login
+OPEN_PREFIXES = ("/assets/", "/api/v1/", "/s/", "/sentinel/", "/apply/")
 TEXT = {
     "zh": {"title": "登录", "user": "用户名", "password": "密码", "submit": "登录",
            "wrong": "用户名或密码错误，请重试。", "app": "场所码指挥中心",

@@ -196,8 +196,12 @@ class Ingestor:
     def now(self) -> datetime:
         return city_now(self.timezone)
 
-    def ingest(self, items: list[Any], now: datetime | None = None) -> list[dict]:
-        """One result per item, in order: a verdict, or an error naming the field."""
+    def ingest(self, items: list[Any], now: datetime | None = None, keyed: bool = False
+               ) -> list[dict]:
+        """One result per item, in order: a verdict, or an error naming the field.
+
+        `keyed`: each item's person is a person_key already (the phone scan page, whose
+        registration resolved it), not an ID number or app token to pseudonymise."""
         now = now or self.now()
         results: list[dict | None] = [None] * len(items)
         parsed: list[tuple[int, ScanIn]] = []
@@ -211,9 +215,9 @@ class Ingestor:
                 self._ensure_partitions({scan.ts.date() for _, scan in parsed})
                 if self._write_lock:
                     with self._write_lock:
-                        stored = self._store(parsed, now)
+                        stored = self._store(parsed, now, keyed)
                 else:
-                    stored = self._store(parsed, now)
+                    stored = self._store(parsed, now, keyed)
                 break
             except (IntegrityError, OperationalError) as exc:
                 if attempt == ATTEMPTS - 1 or not _retryable(exc):
@@ -264,7 +268,8 @@ class Ingestor:
             found |= {r.person_key: r for r in conn.execute(query.where(p.c.person_key.in_(new)))}
         return found
 
-    def _store(self, parsed: list[tuple[int, ScanIn]], now: datetime) -> dict[int, dict]:
+    def _store(self, parsed: list[tuple[int, ScanIn]], now: datetime, keyed: bool = False
+               ) -> dict[int, dict]:
         out: dict[int, dict] = {}
         with self.engine.begin() as conn:
             _lock_scan_ids(conn, {s.scan_id for _, s in parsed})
@@ -278,7 +283,8 @@ class Ingestor:
                     todo.append((i, scan))
             if not todo:
                 return out
-            keys = {s.scan_id: person_key(s.person, self.secret) for _, s in todo}
+            keys = {s.scan_id: s.person if keyed else person_key(s.person, self.secret)
+                    for _, s in todo}
             persons = self._persons(conn, set(keys.values()))
             rows = {}
             for i, s in todo:
