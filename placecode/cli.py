@@ -312,6 +312,34 @@ def cmd_export(args: argparse.Namespace) -> None:
               f"suppressed: fewer than {cube.k} persons)", file=sys.stderr)
 
 
+def cmd_posters(args: argparse.Namespace) -> None:
+    """One A4 PDF per venue of a district, the QR code holding its scan page's address."""
+    import time
+    from pathlib import Path
+
+    from placecode.auth.policy import Refused, Viewer
+    from placecode.registry.posters import PosterError, write_posters
+    from queries.venues import poster_venues
+
+    settings = _settings(args)
+    url = args.url or settings.public_url or f"http://{settings.host}:{settings.port}"
+    if not url.startswith(("http://", "https://")):
+        raise CliError(f"--url {url!r}: give the address phones reach, e.g. https://scan.example.cn")
+    started = time.monotonic()
+    try:
+        venues = poster_venues(_engine(settings), Viewer("admin"), args.district)
+        if args.kind:
+            venues = [v for v in venues if v.code[6] == args.kind or args.kind in v.kind_zh]
+        if not venues:
+            raise CliError(f"district {args.district} has no venues (is the id an adcode such as "
+                           f"371002, and is the city built?)")
+        written = write_posters(venues, url, Path(args.out))
+    except (PosterError, Refused) as exc:
+        raise CliError(str(exc)) from None
+    print(f"wrote {len(written):,} posters to {args.out} in {time.monotonic() - started:.1f} s; "
+          f"their QR codes open {url.rstrip('/')}/s/<code>")
+
+
 def cmd_receiver(args: argparse.Namespace) -> None:
     from placecode.dispatch.receiver import Receiver
 
@@ -517,7 +545,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--industry", help="comma-separated venue kinds (default: all)")
     p.add_argument("--out", help="file to write (default: CSV to standard output)")
 
-    p = sub.add_parser("receiver", help="run a local webhook receiver for alert pushes (demo)")
+    p = add("posters", cmd_posters, "write an A4 PDF poster (QR code, name, code) for each venue "
+            "of a district")
+    p.add_argument("--district", type=int, required=True, help="district id (adcode)")
+    p.add_argument("--out", required=True, help="folder to write <code>.pdf into")
+    p.add_argument("--url", help="the address phones reach (default PLACECODE_PUBLIC_URL, else "
+                                 "this instance's host and port)")
+    p.add_argument("--kind", help="only venues with this code letter (e.g. S for supermarkets)")
+
+    p = sub.add_parser("receiver", help="run a local webhook receiver for alert pushes and a "
+                                        "stand-in SMS gateway (demo)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8061)
     p.set_defaults(func=cmd_receiver)
