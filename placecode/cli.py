@@ -80,7 +80,8 @@ def _background_workers(settings: Settings) -> list:
 
     engine = get_engine(settings.database_url)
     clock = lambda: city_now(settings.timezone)  # noqa: E731
-    workers = [OutboxWorker(engine, clock, max_backoff_s=settings.outbox_max_backoff_seconds),
+    workers = [OutboxWorker(engine, clock, max_backoff_s=settings.outbox_max_backoff_seconds,
+                            secret=settings.secret_key),
                PersonsWorker(engine, clock, settings.economy_refresh_minutes * 60,
                              settings.retention_days)]
     for worker in workers:
@@ -357,7 +358,8 @@ def cmd_deliver(args: argparse.Namespace) -> None:
     settings = _settings(args)
     engine = _engine(settings)
     while True:
-        report = deliver_due(engine, lambda: city_now(settings.timezone))
+        report = deliver_due(engine, lambda: city_now(settings.timezone),
+                             secret=settings.secret_key)
         if report.sent or report.failed:
             print(f"delivered {report.sent}, failed {report.failed} (will retry)", flush=True)
         if args.once:

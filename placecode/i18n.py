@@ -353,7 +353,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "tp_batches_title": ("已保存批次与进度", "Saved batches and progress"),
     "tp_notify":        ("标记选中批次已通知", "Mark selected batch notified"),
     "tp_pick_batch":    ("请先在表中选择一个批次。", "Select a batch in the table first."),
-    "tp_notified_ok":   ("第 {n} 批已标记为已通知。", "Batch {n} marked notified."),
+    "tp_notified_ok":   ("第 {n} 批已标记为已通知（未配置短信网关 PLACECODE_SMS_URL，未发短信；"
+                         "{none} 位居民未登记手机号）。",
+                         "Batch {n} marked notified (no SMS gateway is set up, "
+                         "PLACECODE_SMS_URL: no SMS sent; {none} residents have no phone "
+                         "registered)."),
+    "tp_notified_sms":  ("第 {n} 批已通知：{sms} 条短信已排队发送，{none} 位居民未登记手机号。",
+                         "Batch {n} notified: {sms} SMS queued, {none} residents have no phone "
+                         "registered."),
     "tp_not_notified":  ("未通知", "not notified"),
     "tp_col_batch":     ("批次", "Batch"),
     "tp_col_slot":      ("时段", "Slot"),

@@ -248,8 +248,10 @@ def save_plan(engine: Engine, scope: Viewer, plan: plans.Plan, *, username: str,
 
 
 def notify_batch(engine: Engine, scope: Viewer, batch_id: int, *, username: str,
-                 user_id: int | None = None, now: datetime) -> None:
-    """Mark a batch notified (who, when), audit-logged; twice is refused with PlanError."""
+                 user_id: int | None = None, now: datetime, sms_url: str = ""
+                 ) -> tuple[int, int]:
+    """Mark a batch notified (who, when) and queue its residents' SMS, audit-logged; twice is
+    refused with PlanError. Returns (SMS queued, residents without a registered phone)."""
     _check_planner(scope)
     with engine.begin() as conn:
         cid = conn.execute(select(test_batches.c.community_id)
@@ -257,7 +259,8 @@ def notify_batch(engine: Engine, scope: Viewer, batch_id: int, *, username: str,
         if cid is None:
             raise PlanError("plan_no_batch", batch=int(batch_id))
         _community(conn, scope, cid)
-        plans.mark_notified(conn, int(batch_id), username=username, user_id=user_id, now=now)
+        return plans.mark_notified(conn, int(batch_id), username=username, user_id=user_id,
+                                   now=now, sms_url=sms_url)
 
 
 BATCH_COLUMNS = ["batch_id", "round_start", "batch_no", "slot_start", "slot_end",

@@ -289,11 +289,14 @@ def batches(community, _saved, _notify, lang, selected):
             feedback = dbc.Alert(t("tp_pick_batch", lang), color="secondary")
         else:
             try:
-                q.notify_batch(engine, scope, selected[0]["batch_id"], now=current_city_now(),
-                               **_who())
-                feedback = dbc.Alert(t("tp_notified_ok", lang).format(
-                    n=selected[0]["batch_no"]), color="success",
-                    className="testing-notify-done")
+                sms_url = current_settings().sms_url
+                sms, no_phone = q.notify_batch(engine, scope, selected[0]["batch_id"],
+                                               now=current_city_now(), sms_url=sms_url,
+                                               **_who())
+                key = "tp_notified_sms" if sms_url else "tp_notified_ok"
+                feedback = dbc.Alert(t(key, lang, n=selected[0]["batch_no"], sms=sms,
+                                       none=no_phone), color="success",
+                                     className="testing-notify-done")
             except (q.PlanError, Refused) as exc:
                 feedback = dbc.Alert(explain(exc, lang), color="danger",
                                      className="testing-notify-error")

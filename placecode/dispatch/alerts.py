@@ -1,6 +1,7 @@
 """Alerts: a red verdict from an alerting rule becomes an alert, its incident, and one outbox row
-per receiver (the venue's district HQ and the person's home community), in the scan's
-transaction, so an acknowledged scan never loses its alert."""
+per receiver (the venue's district HQ and the person's home community), and an SMS to the person
+if they registered a phone, in the scan's transaction, so an acknowledged scan never loses its
+alert."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import Connection, insert, select
 
 from placecode.db import schema as t
 from placecode.dispatch.board import open_incident
+from placecode.dispatch.sms import queue_alert_notice
 from placecode.rules.definitions import reason_objects
 
 
@@ -31,8 +33,9 @@ def receivers(hooks: list, district_id: int, community_id: int | None
 
 
 def raise_alerts(conn: Connection, alerting: list[tuple[dict, Any]], vinfo: dict,
-                 now: datetime) -> list[int]:
-    """Store alerts and their outbox rows for (scan row, person row) pairs; returns alert ids."""
+                 now: datetime, sms_url: str = "") -> list[int]:
+    """Store alerts and their outbox rows for (scan row, person row) pairs; returns alert ids.
+    `sms_url`: the SMS gateway (PLACECODE_SMS_URL), '' for none."""
     sc, v = t.scans, t.venues
     ids = dict(conn.execute(select(sc.c.scan_id, sc.c.id)
                             .where(sc.c.scan_id.in_([r["scan_id"] for r, _ in alerting]))).all())
@@ -69,4 +72,5 @@ def raise_alerts(conn: Connection, alerting: list[tuple[dict, Any]], vinfo: dict
                          "last_error": "", "created_at": now})
         if rows:
             conn.execute(insert(t.outbox), rows)
+        queue_alert_notice(conn, alert_id, person.id, body["reasons"], now, sms_url)
     return alert_ids

@@ -23,6 +23,7 @@ from sqlalchemy import Engine, bindparam, select, update
 
 from placecode.db import schema as t
 from placecode.dispatch.board import mark_notified
+from placecode.dispatch.sms import wire_payload
 from placecode.settings import Settings, setting_default
 
 TIMEOUT_S = 5
@@ -78,8 +79,10 @@ def _reason(exc: Exception) -> str:
 
 
 def deliver_due(engine: Engine, now: Callable[[], datetime], limit: int = 200,
-                max_backoff_s: float | None = None) -> Delivery:
-    """Try every outbox row that is due, once; returns how many were sent and failed."""
+                max_backoff_s: float | None = None, secret: str | None = None) -> Delivery:
+    """Try every outbox row that is due, once; returns how many were sent and failed.
+
+    `secret` opens the sealed phone numbers of SMS rows (default: the instance's key)."""
     o = t.outbox
     cap = configured_max_backoff() if max_backoff_s is None else max_backoff_s
     report = Delivery()
@@ -105,7 +108,11 @@ def deliver_due(engine: Engine, now: Callable[[], datetime], limit: int = 200,
             continue
         attempts = row.attempts + 1
         try:
-            post(row.url, row.payload, row.idempotency_key)
+            payload = row.payload
+            if row.idempotency_key.startswith("sms-"):
+                secret = secret or Settings.load().secret_key
+                payload = wire_payload(payload, secret)
+            post(row.url, payload, row.idempotency_key)
         except (OSError, urllib.error.URLError, ValueError) as exc:
             reason = _reason(exc)
             retry_at = now() + backoff(attempts, cap)
@@ -139,9 +146,9 @@ class OutboxWorker(threading.Thread):
     """Background delivery inside `placecode serve` (or `placecode deliver`)."""
 
     def __init__(self, engine: Engine, now: Callable[[], datetime], every_s: float = 1.0,
-                 max_backoff_s: float | None = None):
+                 max_backoff_s: float | None = None, secret: str | None = None):
         super().__init__(name="outbox", daemon=True)
-        self.engine, self.now, self.every_s = engine, now, every_s
+        self.engine, self.now, self.every_s, self.secret = engine, now, every_s, secret
         self.max_backoff_s = configured_max_backoff() if max_backoff_s is None else max_backoff_s
         self.stopped = threading.Event()
 
@@ -149,7 +156,8 @@ class OutboxWorker(threading.Thread):
         while not self.stopped.is_set():
             more = False
             try:
-                more = deliver_due(self.engine, self.now, max_backoff_s=self.max_backoff_s).more
+                more = deliver_due(self.engine, self.now, max_backoff_s=self.max_backoff_s,
+                                   secret=self.secret).more
             except Exception as exc:  # keep delivering after a database hiccup
                 print(f"outbox: {type(exc).__name__}: {str(exc)[:200]}", flush=True)
             if not more:  # a backlog (a receiver back after an outage) goes out without pauses

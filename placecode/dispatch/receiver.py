@@ -1,7 +1,9 @@
-"""A webhook receiver for the demo and the tests: it accepts alert pushes, answers each
-`Idempotency-Key` once (a repeat is acknowledged but not counted again), and lists what it got.
+"""A webhook receiver for the demo and the tests: it accepts alert pushes and SMS (standing in
+for an SMS gateway: `{"to", "text", "id"}`), answers each `Idempotency-Key` once (a repeat is
+acknowledged but not counted again), and lists what it got.
 
-`placecode receiver --port 8061` runs it; a district HQ or community would run their own system.
+`placecode receiver --port 8061` runs it; a district HQ, a community or an SMS operator would run
+their own system.
 """
 
 from __future__ import annotations
@@ -38,7 +40,11 @@ class _Handler(BaseHTTPRequestHandler):
             duplicate = key in self.server.received
             if not duplicate:
                 self.server.received[key] = body | {"path": self.path}
-        if self.server.echo and not duplicate:
+        if self.server.echo and not duplicate and "to" in body:
+            to = str(body["to"])
+            print(f"{self.path}  SMS to {to[:3]}****{to[-4:]}  {body.get('text', '')}",
+                  flush=True)
+        elif self.server.echo and not duplicate:
             venue = body.get("venue", {})
             print(f"{self.path}  alert {body.get('alert_id')}  {body.get('ts')}  "
                   f"{venue.get('name', '')} ({venue.get('code', '')})  "

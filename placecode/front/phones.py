@@ -98,22 +98,6 @@ def person_for(conn: Connection, token: str, now: datetime) -> tuple[int, str] |
     return row.id, row.person_key
 
 
-def phones_of(conn: Connection, person_ids_: list[int], secret: str) -> dict[int, str]:
-    """person id → the phone number of their latest registration that gave one."""
-    r = t.phone_registrations
-    out: dict[int, str] = {}
-    for i in range(0, len(person_ids_), 900):
-        rows = conn.execute(select(r.c.person_id, r.c.phone_sealed)
-                            .where(r.c.person_id.in_(person_ids_[i:i + 900]),
-                                   r.c.phone_sealed.is_not(None))
-                            .order_by(r.c.id)).all()
-        for row in rows:
-            phone = open_phone(row.phone_sealed, secret)
-            if phone:
-                out[row.person_id] = phone
-    return out
-
-
 def earlier_scan(conn: Connection, scan_id: str):
     """The stored (verdict, reasons, ts) of this visit's scan: a reloaded page shows the verdict
     it had, instead of scanning the person in twice."""

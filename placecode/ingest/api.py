@@ -291,5 +291,5 @@ def init_api(server: Flask, settings: Settings) -> None:
     server.register_error_handler(HTTPException, _http_error)
     server.extensions[EXTENSION] = Ingestor(
         get_engine(settings.database_url), settings.secret_key, settings.timezone,
-        settings.retention_days)
+        settings.retention_days, settings.sms_url)
     server.register_blueprint(api)

@@ -182,8 +182,9 @@ def _lock_scan_ids(conn: Connection, scan_ids: set[str]) -> None:
 class Ingestor:
     """Turns scan objects into stored scans and verdicts (see the module docstring)."""
 
-    def __init__(self, engine: Engine, secret: str, timezone: str, retention_days: int):
-        self.engine, self.secret = engine, secret
+    def __init__(self, engine: Engine, secret: str, timezone: str, retention_days: int,
+                 sms_url: str = ""):
+        self.engine, self.secret, self.sms_url = engine, secret, sms_url
         self.timezone, self.tz = timezone, ZoneInfo(timezone)
         self.retention_days = retention_days
         self.rules = RuleCache(engine)
@@ -362,7 +363,7 @@ class Ingestor:
                             "subdistrict_id": vinfo[r["venue_id"]][2]} for r in batch))
         alerting = [(r, p) for r, p, a in zip(batch, people, alert.tolist(), strict=True) if a]
         if alerting:
-            raise_alerts(conn, alerting, vinfo, now)
+            raise_alerts(conn, alerting, vinfo, now, self.sms_url)
         for i, r in zip(fresh, batch, strict=True):
             out[i] = _result(r["scan_id"], r["verdict"], r["reasons"])
         for i, result in list(out.items()):

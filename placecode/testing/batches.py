@@ -14,6 +14,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from placecode.auth.audit import record
 from placecode.db.schema import test_batches
+from placecode.dispatch.sms import queue_batch_notices
 from placecode.i18n import UserError
 
 MAX_BATCHES = 40
@@ -140,8 +141,10 @@ def save_plan(conn: Connection, plan: Plan, *, username: str, user_id: int | Non
 
 
 def mark_notified(conn: Connection, batch_id: int, *, username: str,
-                  user_id: int | None = None, now: datetime) -> None:
-    """Record that a batch's residents were told (who, when) and audit it.
+                  user_id: int | None = None, now: datetime, sms_url: str = ""
+                  ) -> tuple[int, int]:
+    """Record that a batch's residents were told (who, when), queue their SMS notices and audit
+    it; returns (SMS queued, residents without a registered phone).
 
     Raises PlanError when the batch does not exist or was notified already (naming who and when).
     """
@@ -157,6 +160,9 @@ def mark_notified(conn: Connection, batch_id: int, *, username: str,
                         .values(notified_at=now, notified_by=username)).rowcount
     if done != 1:  # another user got there between the read and the write
         raise PlanError("plan_notified", batch=row.batch_no)
+    sent = queue_batch_notices(conn, batch_id, now, sms_url)
     record(conn, "test_batch_notify", user_id=user_id, username=username,
            subject=f"community {row.community_id} round {row.round_start:%Y-%m-%d %H:%M} "
-                   f"batch {row.batch_no}", now=now)
+                   f"batch {row.batch_no}", detail=json.dumps({"sms": sent[0],
+                                                                "no_phone": sent[1]}), now=now)
+    return sent
