@@ -4,8 +4,9 @@ audit rows older than PLACECODE_AUDIT_RETENTION_DAYS; the rollups (aggregates) s
 What goes, and what deliberately stays:
 
 - scans (whole daily partitions on PostgreSQL), tests, arrivals, hotel stays, expired volunteer
-  passes, superseded health codes, delivered pushes; alerts with their incidents, steps and
-  pushes once the case is final.
+  passes, superseded health codes, delivered pushes and old SMS; alerts with their incidents,
+  steps and pushes once the case is final; phones registered on the scan page and not used
+  since; decided applications for a venue code (with the operator's contact; the venue stays).
 - An open incident holds its day back: nothing from the day of the oldest open incident's alert
   on is purged from scans/alerts, so a case still being handled keeps its evidence. The report
   says so.
@@ -75,7 +76,8 @@ def purge(engine: Engine, now: datetime, retention_days: int, audit_retention_da
             t.incidents.c.alert_id.in_(old_alerts)))
         removed["outbox"] = rows(delete(t.outbox).where(
             t.outbox.c.alert_id.in_(old_alerts) | (
-                (t.outbox.c.state == "delivered") & (t.outbox.c.created_at < cutoff))))
+                ((t.outbox.c.state == "delivered") | t.outbox.c.alert_id.is_(None))
+                & (t.outbox.c.created_at < cutoff))))
         removed["alerts"] = rows(delete(t.alerts).where(t.alerts.c.ts < held))
         removed["scans"] = drop_scan_partitions_before(conn, held.date())
 
@@ -91,6 +93,10 @@ def purge(engine: Engine, now: datetime, retention_days: int, audit_retention_da
             t.health_codes.c.since < cutoff,
             exists(select(newer.c.id).where(and_(newer.c.person_id == t.health_codes.c.person_id,
                                                  newer.c.since > t.health_codes.c.since)))))
+        removed["phone_registrations"] = rows(delete(t.phone_registrations).where(
+            t.phone_registrations.c.last_used_at < cutoff))
+        removed["venue_applications"] = rows(delete(t.venue_applications).where(
+            t.venue_applications.c.decided_at < cutoff))
         removed["audit_log"] = rows(delete(t.audit_log).where(
             t.audit_log.c.ts < datetime.combine(report.audit_keep_from, time())))
         audit.record(conn, "purge", username=username,

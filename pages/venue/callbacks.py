@@ -50,6 +50,11 @@ def kpis(mix: dict, lang: str) -> list:
     return build_kpi_row(tiles, ids.kpi_value)
 
 
+@callback(Output(ids.POSTER, "children"), Input("shell-lang", "data"))
+def poster_label(lang):
+    return t("venue_poster", lang or "zh")
+
+
 @callback(
     Output(ids.MESSAGE, "children"),
     Output(ids.BODY, "style"),

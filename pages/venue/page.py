@@ -1,6 +1,8 @@
 """One venue: where it is, its scans by hour and by day, today's verdict mix, and today's
 flagged scans with persons masked until someone gives a reason (audit-logged)."""
 
+from urllib.parse import quote
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -38,6 +40,8 @@ def layout(code: str | None = None, **_query) -> html.Div:
             html.Div([html.H1(id=ids.NAME, className="page-title mb-0"),
                       html.Div(id=ids.FACTS, className="venue-facts")]),
             html.Div([dcc.Link(id=ids.BACK, href="/venues", className="btn btn-outline-info"),
+                      html.A(id=ids.POSTER, href=f"/posters/{quote(code)}.pdf" if code else "#",
+                             className="btn btn-outline-light ms-2", download=True),
                       html.Div(id=ids.AS_OF, className="page-sub mt-1")],
                      className="venue-head-side"),
         ], className="venue-head"),

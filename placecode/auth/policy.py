@@ -59,6 +59,7 @@ FIELD_STEPS = ("held", "picked_up")  # what field staff confirm from a phone
 # The page each capability opens; a path not listed here is open to every logged-in role.
 PAGES = {"/": "wall", "/alerts": "persons", "/trace": "trace", "/dispatch": "persons",
          "/venues": "venues", "/venue/": "venues", "/testing": "testing",
+         "/applications": "register_venues",
          "/economy": "economy", "/rules": "rules", "/audit": "audit", "/field": "field",
          "/wall-data/": "wall", "/trace-data/": "trace"}
 MIN_CELL_PERSONS = 10  # cells counting fewer distinct persons are hidden from aggregate roles

@@ -1,0 +1,11 @@
+"""Component ids of the applications page (prefixed `reg-`)."""
+
+TITLE = "reg-title"
+SUB = "reg-sub"
+STATE = "reg-state"
+GRID = "reg-grid"
+REASON = "reg-reason"
+APPROVE = "reg-approve"
+REFUSE = "reg-refuse"
+MESSAGE = "reg-message"
+FORM_LINK = "reg-form-link"
