@@ -19,7 +19,7 @@ from tests.conftest import SECRET
 
 SAMPLES = Path(__file__).parents[1] / "data" / "feeds"
 TZ = "Asia/Shanghai"
-ORDER = ["rosters", "vaccinations", "tests", "health_codes", "arrivals", "hotel_stays",
+ORDER = ["venues", "rosters", "vaccinations", "tests", "health_codes", "arrivals", "hotel_stays",
          "volunteer_passes", "scans"]
 
 

@@ -56,7 +56,8 @@ def test_schema_init_db_upgrades_a_database_from_before_the_change_stamp(db_url)
         conn.exec_driver_sql("INSERT INTO rollup_venue_day (venue_id, day, scans, red, yellow) "
                              "VALUES (1, '2026-11-23', 5, 1, 0)")
     assert "seq" not in {c["name"] for c in inspect(engine).get_columns("rollup_venue_day")}
-    assert init_db(engine) == ["login_sessions"]  # only revision 0003's table is new
+    # only the tables of revisions 0003 and 0004 are new
+    assert init_db(engine) == ["login_sessions", "phone_registrations", "venue_applications"]
     inspector = inspect(engine)
     assert "seq" in {c["name"] for c in inspector.get_columns("rollup_venue_day")}
     assert "ix_rollup_venue_day_day_seq" in {i["name"] for i in
