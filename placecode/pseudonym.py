@@ -10,6 +10,14 @@ import functools
 import hashlib
 
 KEY_CHARS = 32  # 128 bits as hex
+# GB 11643: the 18th character of a resident ID number checks the first 17
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK = "10X98765432"
+
+
+def id_check_char(first17: str) -> str:
+    """The check character a resident ID number with these first 17 digits ends with."""
+    return ID_CHECK[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
 
 
 def normalise_id(raw: str) -> str:

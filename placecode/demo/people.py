@@ -6,11 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from placecode import pseudonym
 from placecode.pseudonym import person_key
 
 DAY = np.timedelta64(1, "D")
-ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
-ID_CHECK = np.array(list("10X98765432"))
+ID_WEIGHTS = np.array(pseudonym.ID_WEIGHTS)
+ID_CHECK = np.array(list(pseudonym.ID_CHECK))
 KEY_ORIGINS = ["上海", "吉林", "长春", "深圳"]
 OTHER_ORIGINS = ["北京", "青岛", "烟台", "济南", "大连", "天津", "杭州", "南京", "沈阳", "哈尔滨"]
 LABS = ["市疾控中心实验室", "市立医院检验科", "文登整骨医院检验科", "荣成人民医院检验科",

@@ -17,11 +17,9 @@ from sqlalchemy import Connection, insert, select, update
 
 from placecode.db import schema as t
 from placecode.ingest.feeds import person_ids
-from placecode.pseudonym import normalise_id, person_key
+from placecode.pseudonym import id_check_char, normalise_id, person_key
 
 ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CHECK = "10X98765432"
 MOBILE = re.compile(r"^1\d{10}$")  # a mainland mobile number, as SMS gateways take it
 
 
@@ -38,8 +36,7 @@ def id_problem(raw: str) -> str | None:
     number = normalise_id(raw)
     if not ID_NUMBER.match(number):
         return "phone_id_format"
-    total = sum(int(d) * w for d, w in zip(number[:17], ID_WEIGHTS, strict=True))
-    return None if ID_CHECK[total % 11] == number[17] else "phone_id_check"
+    return None if id_check_char(number[:17]) == number[17] else "phone_id_check"
 
 
 def _fernet(secret: str) -> Fernet:
