@@ -611,6 +611,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "phone_register_note": ("登记一次即可，以后扫码自动核验，无需再次填写。",
                             "Register once; every later scan checks you by itself."),
     "phone_id_label":   ("居民身份证号码", "Resident ID number"),
+    "phone_id_placeholder": ("18 位，末位可为 X", "18 characters, the last may be X"),
     "phone_mobile_label": ("手机号码（选填，用于接收核酸检测通知）",
                            "Mobile number (optional, for testing notices)"),
     "phone_register_submit": ("登记并扫码", "Register and scan"),
