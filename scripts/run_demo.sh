@@ -13,11 +13,12 @@ trap cleanup EXIT INT TERM
 
 "$BIN/placecode" receiver > $LOGS/receiver.log 2>&1 &
 pids+=($!)
-echo "alert pushes are received on http://127.0.0.1:8061/ (log: $LOGS/receiver.log)"
+echo "alert pushes and SMS are received on http://127.0.0.1:8061/ (log: $LOGS/receiver.log)"
 if [ "$RATE" != "0" ]; then
   # the simulator retries until the server is up; RATE=0 turns it off
   "$BIN/placecode" simulate --rate "$RATE" --quiet > $LOGS/simulate.log 2>&1 &
   pids+=($!)
   echo "live scans: about $RATE/s at this hour's rhythm (log: $LOGS/simulate.log; RATE=0 stops)"
 fi
-"$BIN/placecode" serve
+# SMS notices go to the local receiver too, unless a real gateway is set
+PLACECODE_SMS_URL=${PLACECODE_SMS_URL:-http://127.0.0.1:8061/sms} "$BIN/placecode" serve
