@@ -28,7 +28,7 @@ from placecode.registry import applications as apps
 from placecode.registry.posters import poster_pdf, scan_url, write_posters
 from queries import testing as tq
 from queries.venues import poster_venue, poster_venues
-from tests.conftest import SECRET, free_port
+from tests.conftest import SECRET
 
 TZ = "Asia/Shanghai"
 HUANCUI, WENDENG = 371002, 371003
