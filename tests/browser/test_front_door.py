@@ -42,10 +42,14 @@ def fresh_id() -> str:
     return first + id_check_char(first)
 
 
-def qr_of(pdf: bytes) -> list[str]:
+def qr_of(pdf: bytes, save_as: str | None = None) -> list[str]:
+    """What a QR decoder reads on the poster, rendered at 144 dpi (saved as an artifact)."""
     doc = pypdfium2.PdfDocument(pdf)
     try:
-        return [r.text for r in zxingcpp.read_barcodes(doc[0].render(scale=2).to_pil())]
+        image = doc[0].render(scale=2).to_pil()
+        if save_as:
+            image.save(artifact(save_as))
+        return [r.text for r in zxingcpp.read_barcodes(image)]
     finally:
         doc.close()
 
@@ -71,7 +75,7 @@ def test_a_phone_follows_the_poster_registers_once_and_is_stopped_when_managed(
     login(page, server, "duty")
     poster = page.request.get(f"{server.url}/posters/{VENUE}.pdf")
     assert poster.ok and poster.headers["content-type"] == "application/pdf"
-    assert qr_of(poster.body()) == [f"{server.url}/s/{VENUE}"]
+    assert qr_of(poster.body(), "poster.png") == [f"{server.url}/s/{VENUE}"]
     url = qr_of(poster.body())[0]
 
     tab = phone.new_page()
