@@ -89,6 +89,18 @@ class QueryStringFilter(logging.Filter):
         return True
 
 
+class RoutineRequests(logging.Filter):
+    """No access-log line for a scan answered 2xx (devices, the simulator and phones send
+    hundreds a second; a console full of them hides the errors, which are still logged)."""
+
+    ROUTINE = re.compile(r"^POST (/api/v1/scans|/s/[^ /]+/scan)[ ?]")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (len(args) >= 2 and isinstance(args[0], str) and self.ROUTINE.match(args[0])
+                    and str(args[1]).startswith("2"))
+
+
 def init_guard(server: Flask, settings: Settings,
                script_hashes: Callable[[], list[str]]) -> None:
     """Install the CSRF check, the security headers and the cookie rules on `server`.
@@ -101,7 +113,8 @@ def init_guard(server: Flask, settings: Settings,
     policy = functools.cache(lambda: content_security_policy(script_hashes()))
     access_log = logging.getLogger("werkzeug")
     if not any(isinstance(f, QueryStringFilter) for f in access_log.filters):
-        access_log.addFilter(QueryStringFilter())  # once per process, not per app built
+        access_log.addFilter(RoutineRequests())  # once per process, not per app built
+        access_log.addFilter(QueryStringFilter())
     engine = get_engine(settings.database_url)
 
     @server.before_request

@@ -31,3 +31,20 @@ def test_app_login_page_links_only_local_files(client):
     assert urls and all(u.startswith(("/", "?")) for u in urls), urls
     for css in (u for u in urls if u.endswith(".css")):
         assert client.get(css).status_code == 200, css  # vendored at install, served here
+
+
+def test_access_log_leaves_out_answered_scans_and_keeps_the_rest():
+    import logging
+
+    from placecode.auth.guard import RoutineRequests
+
+    def kept(line: str, code) -> bool:
+        record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '"%s" %s %s',
+                                   (line, code, "-"), None)
+        return RoutineRequests().filter(record)
+
+    assert not kept("POST /api/v1/scans HTTP/1.1", "200")
+    assert not kept("POST /s/371002S000001/scan?lang=zh HTTP/1.1", 200)
+    assert kept("POST /api/v1/scans HTTP/1.1", "503")  # trouble stays visible
+    assert kept("POST /api/v1/feeds/tests HTTP/1.1", "200")
+    assert kept("GET /s/371002S000001 HTTP/1.1", "200")
