@@ -58,3 +58,32 @@ def classify(values: np.ndarray, classes: int = 5) -> tuple[list[float], np.ndar
     idx = np.where(np.isnan(v), -1,
                    np.clip((np.nan_to_num(v, nan=lo) - lo) // step, 0, classes - 1).astype(int))
     return breaks, idx
+
+
+def classify_counts(values: np.ndarray, classes: int = 5) -> tuple[list[int], np.ndarray]:
+    """Classes of whole numbers: class i holds breaks[i] .. breaks[i+1] - 1, and there are
+    fewer classes when the counts span fewer values (alerts 0..1 give the classes 0 and 1, not
+    five classes reading "0 – 1"). Returns (breaks, class index per value; -1 for NaN)."""
+    v = np.asarray(values, dtype=float)
+    finite = v[np.isfinite(v)]
+    lo_v, hi_v = (int(finite.min()), int(finite.max())) if finite.size else (0, 0)
+    step = max(1, math.ceil((hi_v - lo_v + 1) / classes))
+    if step > 1:
+        step = int(nice_step(step * classes, classes))
+    lo = lo_v // step * step
+    while math.ceil((hi_v - lo + 1) / step) > classes:
+        step = int(nice_step(step * classes * 1.01, classes))
+        lo = lo_v // step * step
+    n = math.ceil((hi_v - lo + 1) / step)
+    breaks = [lo + step * i for i in range(n + 1)]
+    idx = np.where(np.isnan(v), -1,
+                   np.clip((np.nan_to_num(v, nan=lo) - lo) // step, 0, n - 1).astype(int))
+    return breaks, idx
+
+
+def class_colours(palette: list[str], n: int) -> list[str]:
+    """n colours spread over the palette, from its lightest to its darkest."""
+    if n >= len(palette):
+        return list(palette)
+    return [palette[round(i * (len(palette) - 1) / max(1, n - 1))] for i in range(n)] \
+        if n > 1 else [palette[-1]]

@@ -38,13 +38,22 @@ def build_kpi_row(kpis: Sequence[Kpi], id_factory) -> list[dbc.Col]:
     return [build_kpi_tile(k, id_factory(k.key)) for k in kpis]
 
 
+def _class_range(lo: float, hi: float, fmt, whole: bool) -> str:
+    if not whole:
+        return f"{fmt(lo)} – {fmt(hi)}"
+    last = hi - 1  # whole-number classes hold lo .. hi - 1
+    return fmt(lo) if last <= lo else f"{fmt(lo)} – {fmt(last)}"
+
+
 def build_legend(title: str, breaks: Sequence[float], colours: Sequence[str], fmt,
-                 suppressed_note: str | None = None, suppressed_colour: str = "") -> html.Div:
-    """Colour classes with their ranges in large type."""
+                 suppressed_note: str | None = None, suppressed_colour: str = "",
+                 whole: bool = False) -> html.Div:
+    """Colour classes with their ranges in large type; `whole`: classes of whole numbers
+    (components.numbers.classify_counts), shown as their first and last value."""
     rows = [
         html.Div([
             html.Span(className="legend-swatch", style={"background": colour}),
-            html.Span(f"{fmt(lo)} – {fmt(hi)}", className="legend-range"),
+            html.Span(_class_range(lo, hi, fmt, whole), className="legend-range"),
         ], className="legend-row")
         for lo, hi, colour in zip(breaks[:-1], breaks[1:], colours, strict=True)
     ][::-1]

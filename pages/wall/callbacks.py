@@ -22,7 +22,15 @@ from dash import (
 
 from components.dispatch import wall_panel
 from components.i18n import district_name, t
-from components.numbers import PALETTES, SUPPRESSED_COLOUR, classify, fmt_int, fmt_rate
+from components.numbers import (
+    PALETTES,
+    SUPPRESSED_COLOUR,
+    class_colours,
+    classify,
+    classify_counts,
+    fmt_int,
+    fmt_rate,
+)
 from components.trends import daily_figure, hourly_figure, industry_figure, sparkline_svg
 from components.venue_layer import KIND_COLOURS, kind_legend
 from components.wall import (
@@ -106,8 +114,9 @@ def process_areas(shapes: pd.DataFrame, metrics: pd.DataFrame, metric: str, lang
     column, fmt, label_key = METRICS[metric]
     frame = shapes.merge(metrics, on=key, how="left")
     values = frame[column].astype(float).to_numpy()
-    breaks, classes = classify(values)
-    palette = PALETTES[metric]
+    whole = fmt is fmt_int  # counts: classes of whole numbers
+    breaks, classes = classify_counts(values) if whole else classify(values)
+    palette = class_colours(PALETTES[metric], len(breaks) - 1)
     colours = [palette[c] if c >= 0 else SUPPRESSED_COLOUR for c in classes]
     styles, ranking = [], []
     for row, colour, value in zip(frame.itertuples(), colours, values, strict=True):
@@ -119,7 +128,7 @@ def process_areas(shapes: pd.DataFrame, metrics: pd.DataFrame, metric: str, lang
     order = np.argsort(-np.nan_to_num(values, nan=-1.0), kind="stable")
     legend = build_legend(f"{t('legend', lang)} · {t(label_key, lang)}", breaks, palette, fmt,
                           t("suppressed", lang) if np.isnan(values).any() else None,
-                          SUPPRESSED_COLOUR)
+                          SUPPRESSED_COLOUR, whole=whole)
     return Areas(styles, legend, [ranking[i] for i in order])
 
 

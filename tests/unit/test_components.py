@@ -9,7 +9,7 @@ import pandas as pd
 import shapely
 
 from components.i18n import TEXT, t
-from components.numbers import classify, fmt_int, nice_step
+from components.numbers import class_colours, classify, classify_counts, fmt_int, nice_step
 from components.venue_layer import encode_numbers, encode_positions
 from components.wall import Kpi, build_kpi_tile, build_legend
 from components.wall_map import AreaStyle, build_map_spec
@@ -66,6 +66,22 @@ def test_components_classify_close_values_get_different_colours():
     assert idx[0] < idx[-1]
     same = classify(np.array([5.0, 5.0]))
     assert same[0][0] == 0 and same[0][-1] >= 5.0
+
+
+def test_components_count_classes_never_repeat_a_range():
+    breaks, idx = classify_counts(np.array([0, 1, 1, 0, np.nan]))
+    assert breaks == [0, 1, 2] and idx.tolist() == [0, 1, 1, 0, -1]  # the classes 0 and 1
+    legend = build_legend("alerts", breaks, class_colours(list("abcde"), 2), fmt_int, whole=True)
+    ranges = [row.children[1].children for row in legend.children[1:]]
+    assert ranges == ["1", "0"]  # largest first, each once
+    breaks, idx = classify_counts(np.array([3, 7, 12, 40]))
+    assert breaks[0] <= 3 and breaks[-1] > 40 and len(breaks) <= 6
+    assert idx.tolist() == sorted(idx.tolist()) and idx[0] < idx[-1]
+    labels = [row.children[1].children for row in build_legend(
+        "x", breaks, class_colours(list("abcde"), len(breaks) - 1), fmt_int,
+        whole=True).children[1:]]
+    assert len(set(labels)) == len(labels)
+    assert class_colours(list("abcde"), 2) == ["a", "e"]
 
 
 def test_components_kpi_tile_carries_the_number_and_id():
