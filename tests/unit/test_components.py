@@ -165,3 +165,18 @@ def test_map_tooltips_escape_names_from_the_registry():
     tips = [p["tip"] for p in trace_spec("m", visits, contacts, {}, "zh")["points"]]
     tips += [p["tip"] for p in board_spec("m", incidents, units, "zh")["points"]]
     assert len(tips) == 4 and all("<img" not in tip and "&lt;img" in tip for tip in tips)
+
+
+def test_components_sub_district_labels_do_not_pile_up():
+    from shapely.geometry import box
+
+    from components.wall_map import unpiled
+
+    big = AreaStyle(1, "大街道", "1,000", "#fff", "", box(0, 0, 10, 10))
+    # three small neighbours whose labels (2 lines of ~22 px) would cover one another
+    small = [AreaStyle(i, f"小街道{i}", "10", "#fff", "", box(10 + i * 0.05, 0, 10.05 + i * 0.05,
+                                                               0.05)) for i in (2, 3, 4)]
+    far = AreaStyle(5, "远处", "3", "#fff", "", box(18, 8, 19, 9))
+    kept = unpiled([big, *small, far])
+    assert {1, 5} <= kept
+    assert len(kept & {2, 3, 4}) == 1
