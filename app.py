@@ -20,6 +20,7 @@ from pages.wall.data import wall_data
 from placecode.auth.guard import CSRF_FIELD, csrf_token, init_guard
 from placecode.auth.policy import may_open
 from placecode.auth.web import init_auth
+from placecode.compression import init_compression
 from placecode.front.web import init_front
 from placecode.ingest.api import init_api
 from placecode.settings import Settings
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     app.server.register_blueprint(wall_data)
     app.server.register_blueprint(trace_data)
     init_front(app.server)
+    init_compression(app.server)
     app.index_string = app.index_string.replace("<html>", '<html data-bs-theme="dark">')
     app.layout = lambda: shell(settings)
     return app
