@@ -48,3 +48,22 @@ def test_access_log_leaves_out_answered_scans_and_keeps_the_rest():
     assert kept("POST /api/v1/scans HTTP/1.1", "503")  # trouble stays visible
     assert kept("POST /api/v1/feeds/tests HTTP/1.1", "200")
     assert kept("GET /s/371002S000001 HTTP/1.1", "200")
+
+
+def test_app_compresses_static_files_once_and_every_answer_by_itself(client):
+    import brotli
+
+    css = "/assets/vendor/bootstrap/bootstrap.min.css"
+    plain = client.get(css).get_data()
+    packed = client.get(css, headers={"Accept-Encoding": "gzip, br"})
+    assert packed.headers["Content-Encoding"] == "br"
+    assert brotli.decompress(packed.get_data()) == plain
+    assert len(packed.get_data()) < len(plain) / 4  # what a browser downloads
+    again = client.get(css, headers={"Accept-Encoding": "br"})
+    assert again.get_data() == packed.get_data()  # from the cache, the same bytes
+    # dynamic answers are compressed one by one, never served from that cache
+    pages = {lang: client.get(f"/login?lang={lang}", headers={"Accept-Encoding": "br"})
+             for lang in ("zh", "en")}
+    assert all(r.headers.get("Content-Encoding") == "br" for r in pages.values())
+    text = {k: brotli.decompress(r.get_data()).decode() for k, r in pages.items()}
+    assert "用户名" in text["zh"] and "Username" in text["en"] and "用户名" not in text["en"]
