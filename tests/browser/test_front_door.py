@@ -180,12 +180,15 @@ def test_an_operator_applies_on_a_phone_and_the_district_issues_the_code(server,
     tab.fill("#name", name)
     tab.select_option("#kind", "restaurant")
     tab.fill("#address", "环翠区海滨北路 66 号")
-    # a click on the map where 122.12 E, 37.50 N is drawn fills the position
-    at = tab.evaluate("""() => { const m = document.getElementById('apply-map'), d = m.dataset;
-        const p = m.createSVGPoint(); p.x = (122.12 - d.x0) * d.squash * d.scale;
-        p.y = (d.y1 - 37.50) * d.scale; const s = p.matrixTransform(m.getScreenCTM());
-        return [s.x, s.y]; }""")
-    tab.mouse.click(*at)
+    # a click on the map where 122.12 E, 37.50 N is drawn fills the position; the spot is
+    # given relative to the map, which Playwright finds at the moment of the click (a late web
+    # font may still move the form)
+    tab.evaluate("document.fonts.ready")
+    spot = tab.evaluate("""() => { const m = document.getElementById('apply-map'), d = m.dataset;
+        const box = m.viewBox.baseVal, r = m.getBoundingClientRect();
+        return {x: (122.12 - d.x0) * d.squash * d.scale / box.width * r.width,
+                y: (d.y1 - 37.50) * d.scale / box.height * r.height}; }""")
+    tab.locator("#apply-map").click(position=spot)
     assert abs(float(tab.input_value("#lon")) - 122.12) < 0.01
     assert abs(float(tab.input_value("#lat")) - 37.50) < 0.01
     tab.fill("#contact_name", "李女士")
