@@ -15,23 +15,52 @@
     light: {line: [255, 255, 255, 255], home: [200, 120, 0, 255], text: [20, 24, 32, 255],
             halo: [255, 255, 255, 255], dim: [225, 229, 235, 255], venueDim: [90, 100, 120, 150]},
   };
-  let deckLoading = null;
+  const scriptLoads = {};
   function scale() { return window.innerWidth >= 3000 ? 2 : 1; }  /* 3840×2160 walls */
   const W = {deck: null, el: null, spec: null, v: null, areas: {}, focus: undefined,
-             firstDrawMs: null, updates: 0, fullUpdates: 0, positionLoads: 0, frames: 0, error: null, busy: false, cards: new Map()};
+             firstDrawMs: null, updates: 0, fullUpdates: 0, positionLoads: 0, frames: 0, error: null, busy: false, cards: new Map(),
+             loadFailures: 0};
 
-  function loadDeck() {
-    if (window.deck) return Promise.resolve();
-    if (!deckLoading) {
-      deckLoading = new Promise(function (ok, fail) {
+  /* A library the wall needs, loaded once. A load that fails (a server too busy to answer, a
+     dropped connection) is forgotten, so the next call tries again instead of failing for good:
+     a wall left alone must come back by itself. */
+  function loadScript(src, loaded) {
+    if (loaded()) return Promise.resolve();
+    if (!scriptLoads[src]) {
+      scriptLoads[src] = new Promise(function (ok, fail) {
         const s = document.createElement("script");
-        s.src = DECK_SRC;
-        s.onload = ok;
-        s.onerror = function () { fail(new Error("deck.gl did not load from " + DECK_SRC)); };
+        s.src = src;
+        s.async = true;
+        s.onload = function () {
+          if (loaded()) ok(); else fail(new Error(src + " loaded, but its library is missing"));
+        };
+        s.onerror = function () { s.remove(); fail(new Error("did not load: " + src)); };
         document.head.appendChild(s);
+      }).catch(function (err) {
+        delete scriptLoads[src];
+        W.loadFailures += 1;
+        throw err;
       });
     }
-    return deckLoading;
+    return scriptLoads[src];
+  }
+
+  function loadDeck() {
+    return loadScript(DECK_SRC, function () { return !!window.deck; });
+  }
+
+  /* plotly.js for the trends panel, retried with backoff (1 s, 2 s ... 30 s) until it is there.
+     Dash's own loader gives up after 30 s for good; the trend graphs are made only once this
+     has resolved, so that loader never runs. */
+  function plotlyReady() {
+    return new Promise(function (ok) {
+      let attempt = 0;
+      (function next() {
+        loadScript(window._dashPlotlyJSURL, function () { return !!window.Plotly; }).then(
+          function () { ok(true); },
+          function () { setTimeout(next, Math.min(30000, 1000 * Math.pow(2, attempt++))); });
+      })();
+    });
   }
 
   async function fetchOk(url) {
@@ -91,12 +120,17 @@
   /* Bring the venue layer to the spec's day and version: the first time from the prefetch,
      then only what changed. Positions are fetched again only if the registry changed. */
   async function syncVenues(spec) {
-    if (!W.v) W.v = await (W.prefetch ? W.prefetch.positions : fetchPositions());
+    try {  // a failed prefetch is dropped: the next refresh fetches anew
+      if (!W.v) W.v = await (W.prefetch ? W.prefetch.positions : fetchPositions());
+    } catch (err) {
+      W.prefetch = null;
+      throw err;
+    }
     if (W.v.day === spec.day && W.v.version === spec.version) return;
     let got = null;
     if (W.prefetch && W.v.day === null) {
-      got = await W.prefetch.numbers;
-      if (got.day !== spec.day) got = null;
+      got = await W.prefetch.numbers.catch(function () { return null; });
+      if (got && got.day !== spec.day) got = null;
     }
     W.prefetch = null;
     if (!got) got = await fetchNumbers(spec.day, W.v.day === spec.day ? W.v.seq : null);
@@ -429,7 +463,7 @@
               subAreas: spec.sub ? Object.keys(spec.sub).length : 0,
               firstDrawMs: W.firstDrawMs,
               frames: W.frames, updates: W.updates, fullUpdates: W.fullUpdates,
-              positionLoads: W.positionLoads, scansShown: total,
+              positionLoads: W.positionLoads, scansShown: total, loadFailures: W.loadFailures,
               error: W.error, labels: (W.deck && W.deck.props.layers.find(function (l) {
                 return l.id === "labels"; }) || {props: {data: []}}).props.data.map(
                 function (d) { return d.text; })};
@@ -441,6 +475,11 @@
       drawMap: function (spec) {
         if (spec) render(spec);
         return window.dash_clientside.no_update;
+      },
+      /* True once plotly.js is there (the trends panel's graphs are made then). */
+      plotlyReady: function (settings) {
+        const panels = (settings && settings.panels) || [];
+        return panels.indexOf("trends") < 0 ? window.dash_clientside.no_update : plotlyReady();
       },
       /* Kiosk rotation: the next panel every `rotate` seconds (wall-panels show-<panel>). */
       rotate: function (n, settings) {

@@ -16,9 +16,11 @@ from dash import (
     State,
     callback,
     clientside_callback,
+    dcc,
     html,
     no_update,
 )
+from dash.exceptions import PreventUpdate
 
 from components.dispatch import wall_panel
 from components.i18n import district_name, t
@@ -266,33 +268,47 @@ def refresh(version, metric, venue_mode, focus, lang, settings):
 
 @callback(
     Output(ids.TRENDS_TITLE, "children"),
-    Output(ids.TREND_HOURLY, "figure"),
-    Output(ids.TREND_DAILY, "figure"),
-    Output(ids.TREND_INDUSTRY, "figure"),
+    Output(ids.TREND_GRID, "children"),
     Input(ids.ROTATE, "n_intervals"),
+    Input(ids.PLOTLY_READY, "data"),
     State("shell-lang", "data"),
     prevent_initial_call=True,
 )
-def trends(_turn, lang):
-    """The trends panel, drawn as the rotation comes to it (so plotly loads only then)."""
+def trends(_turn, plotly_ready, lang):
+    """The trends panel's graphs, once plotly.js is there, again at every turn of the rotation
+    (so a turn that failed on the server is retried by the next)."""
+    if not plotly_ready:
+        raise PreventUpdate
     lang = lang if lang in LANGS else "zh"
     engine, clock = current_engine(), current_city_now()
     info, as_of, _ = q.shown_moment(engine, clock)
     day = as_of.date()
     kinds = kind_legend(list(KIND_COLOURS), lang)
     city = info.get("city_name_en" if lang == "en" else "city_name_zh", "")
-    return (
-        f"{city} · {t('trends_title', lang)}",
-        hourly_figure(q.hourly_scans(engine, day), as_of.hour,
-                      {"title": t("trend_hourly", lang), "today": t("today", lang),
-                       "before": t("yesterday", lang)}),
-        daily_figure(q.daily_totals(engine, day), {"title": t("trend_daily", lang),
-                                                   "scans": t("metric_scans_short", lang),
-                                                   "red": t("red_verdicts", lang)}),
-        industry_figure(q.industry_today(engine, day),
-                        {k["kind"]: k["label"] for k in kinds},
-                        {k["kind"]: k["colour"] for k in kinds}, t("trend_industry", lang)),
+    figures = (
+        (ids.TREND_HOURLY, "trend-graph", hourly_figure(
+            q.hourly_scans(engine, day), as_of.hour,
+            {"title": t("trend_hourly", lang), "today": t("today", lang),
+             "before": t("yesterday", lang)})),
+        (ids.TREND_DAILY, "trend-graph", daily_figure(
+            q.daily_totals(engine, day), {"title": t("trend_daily", lang),
+                                          "scans": t("metric_scans_short", lang),
+                                          "red": t("red_verdicts", lang)})),
+        (ids.TREND_INDUSTRY, "trend-graph trend-wide", industry_figure(
+            q.industry_today(engine, day), {k["kind"]: k["label"] for k in kinds},
+            {k["kind"]: k["colour"] for k in kinds}, t("trend_industry", lang))),
     )
+    return f"{city} · {t('trends_title', lang)}", [
+        dcc.Graph(id=graph_id, className=css, figure=figure,
+                  config={"displayModeBar": False, "staticPlot": True})
+        for graph_id, css, figure in figures]
+
+
+clientside_callback(
+    ClientsideFunction(namespace="wall", function_name="plotlyReady"),
+    Output(ids.PLOTLY_READY, "data"),
+    Input(ids.SETTINGS, "data"),
+)
 
 
 clientside_callback(

@@ -43,16 +43,12 @@ def layout(rotate: str | None = None, theme: str | None = None, **_query) -> htm
     """Static skeleton; numbers arrive from the callbacks (no I/O here)."""
     seconds, rotate_error = rotate_seconds(rotate)
     theme = "light" if theme == "light" else "dark"
+    # the graphs arrive from the trends callback once plotly.js is loaded (wall_map.js retries
+    # it); a graph mounted before would leave it to Dash's loader, which gives up for good
     trends = html.Div([
         html.H2(id=ids.TRENDS_TITLE, className="trends-title"),
-        html.Div([
-            dcc.Graph(id=ids.TREND_HOURLY, className="trend-graph",
-                      config={"displayModeBar": False, "staticPlot": True}),
-            dcc.Graph(id=ids.TREND_DAILY, className="trend-graph",
-                      config={"displayModeBar": False, "staticPlot": True}),
-            dcc.Graph(id=ids.TREND_INDUSTRY, className="trend-graph trend-wide",
-                      config={"displayModeBar": False, "staticPlot": True}),
-        ], className="trend-grid"),
+        html.Div(id=ids.TREND_GRID, className="trend-grid"),
+        dcc.Store(id=ids.PLOTLY_READY, data=False),
     ], id=ids.PANEL_TRENDS, className="wall-panel")
     dispatch = html.Div(id=ids.PANEL_DISPATCH, className="wall-panel wall-dispatch")
     board = html.Div([
