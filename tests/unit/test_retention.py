@@ -96,3 +96,34 @@ def test_purge_command_reports_what_it_removed(city_db, tmp_path):
         "PLACECODE_SECRET_KEY": SECRET})
     assert result.returncode == 0, result.stderr
     assert "kept personal rows from" in result.stdout and "scans: 0 rows removed" in result.stdout
+
+
+def test_purge_forgets_idle_phones_and_decided_applications(city_db):
+    """The front door's personal rows: a phone not used within the window and a decided
+    application (with the operator's contact) go; a phone in use, a pending application and
+    the venue an approved one made stay."""
+    from placecode.auth.policy import Viewer
+    from placecode.front import phones
+    from placecode.pseudonym import id_check_char
+    from placecode.registry import applications as apps
+
+    engine = city_db.engine
+    now = datetime.now().replace(microsecond=0)
+    old = now - timedelta(days=40)
+    ids = [f"37010219800101{n:03d}" for n in (801, 802)]
+    with engine.begin() as conn:
+        idle = phones.register(conn, ids[0] + id_check_char(ids[0]), "13800000001", SECRET, old)
+        used = phones.register(conn, ids[1] + id_check_char(ids[1]), "", SECRET, old)
+        phones.person_for(conn, used, now)  # scanned today
+    form = {"name": "老店", "kind": "shop", "address": "环翠区某路 1 号", "lon": "122.12",
+            "lat": "37.50", "contact_name": "张", "contact_phone": "13800000002"}
+    decided = apps.submit(engine, apps.read_form(form), old)
+    code = apps.approve(engine, Viewer("admin"), decided, username="adm", user_id=None, now=old)
+    pending = apps.submit(engine, apps.read_form(form | {"name": "新店"}), now)
+    purge(engine, now, 28, 365)
+    with engine.connect() as conn:
+        assert phones.person_for(conn, idle, now) is None
+        assert phones.person_for(conn, used, now) is not None
+        left = conn.execute(select(t.venue_applications.c.id)).scalars().all()
+        assert decided not in left and pending in left
+        assert count(conn, t.venues, t.venues.c.code == code) == 1
