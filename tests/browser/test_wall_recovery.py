@@ -18,7 +18,7 @@ FAIL_FIRST = ("/assets/vendor/deckgl/deck.min.js", "plotly.min.js", "/wall-data/
 @pytest.fixture
 def cpu_load():
     """A busy process for as long as the test runs: with the other test worker, both cores of
-    this machine are taken (two burners made the other worker's browser tests flaky)."""
+    this machine are taken, and the other worker's tests are not starved."""
     burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])]
     yield
     for burner in burners:
