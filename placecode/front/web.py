@@ -30,7 +30,7 @@ from placecode.i18n import t as text
 from placecode.ingest.scans import Busy
 from placecode.registry import applications as apps
 from placecode.registry.codes import KINDS_ZH, LETTERS
-from placecode.registry.posters import PosterError, poster_pdf, scan_url
+from placecode.registry.posters import PosterError, poster_pdf
 from placecode.rules.definitions import reason_objects
 from placecode.settings import LANGS, Settings
 from placecode.web import SETTINGS_KEY
@@ -101,7 +101,7 @@ def scan_page(code: str):
 
 @front.post("/s/register")
 def register():
-    lang = request.args.get("lang") if request.args.get("lang") in LANGS else _lang()
+    lang = _lang()
     if _limited(f"register|{request.remote_addr}", REGISTRATIONS_PER_HOUR, 3600):
         return _error("phone_too_many", 429, lang)
     body = request.get_json(silent=True)
@@ -127,7 +127,7 @@ def _ingestor():
 @front.post("/s/<code>/scan")
 def scan(code: str):
     """The phone's scan: its token says who, the server says when."""
-    lang = request.args.get("lang") if request.args.get("lang") in LANGS else _lang()
+    lang = _lang()
     body = request.get_json(silent=True)
     token = body.get("token") if isinstance(body, dict) else None
     if not isinstance(token, str) or not token:
@@ -281,4 +281,3 @@ def poster(code: str):
 
 def init_front(server) -> None:
     server.register_blueprint(front)
-    server.jinja_env.globals["scan_url"] = scan_url
