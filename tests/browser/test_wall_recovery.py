@@ -1,10 +1,8 @@
-"""A wall left alone comes back by itself: under CPU load, with the first download of deck.gl,
-of plotly.js and of the venue layer failing, every kiosk panel still draws."""
+"""A wall left alone comes back by itself: on a slow, busy machine (the page's CPU throttled
+6×), with the first download of deck.gl, of plotly.js and of the venue layer failing, every
+kiosk panel still draws."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
 
 import pytest
 
@@ -15,18 +13,7 @@ pytestmark = pytest.mark.browser
 FAIL_FIRST = ("/assets/vendor/deckgl/deck.min.js", "plotly.min.js", "/wall-data/venues.bin")
 
 
-@pytest.fixture
-def cpu_load():
-    """A busy process for as long as the test runs: with the other test worker, both cores of
-    this machine are taken, and the other worker's tests are not starved."""
-    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])]
-    yield
-    for burner in burners:
-        burner.kill()
-        burner.wait()
-
-
-def test_every_kiosk_panel_draws_under_load_after_failed_downloads(browser, server, cpu_load):
+def test_every_kiosk_panel_draws_under_load_after_failed_downloads(browser, server):
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
     failed: list[str] = []
     external: list[str] = []
@@ -45,6 +32,9 @@ def test_every_kiosk_panel_draws_under_load_after_failed_downloads(browser, serv
 
     context.route("**/*", route)
     page = context.new_page()
+    # the page's main thread runs 6× slower, as on a wall PC that is busy; only this page is
+    # slowed (a burner process would starve the other test worker's browser tests too)
+    context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": 6})
     try:
         login(page, server, "cmd")
         page.wait_for_load_state("networkidle")
