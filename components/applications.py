@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 
 from components.i18n import t
-from placecode.registry.codes import KINDS_ZH
 
 
 def columns(lang: str) -> list[dict]:
@@ -30,7 +29,7 @@ def rows(frame: pd.DataFrame, lang: str) -> list[dict]:
             outcome = f"{outcome} · {r.decided_by} {r.decided_at:%m-%d %H:%M}"
         out.append({
             "id": int(r.id), "submitted": f"{r.submitted_at:%m-%d %H:%M}", "name": r.name,
-            "kind": KINDS_ZH.get(r.kind, r.kind) if lang == "zh" else r.kind,
+            "kind": t(f"vkind_{r.kind}", lang),
             "area": f"{r.district_zh} {r.subdistrict_zh}" if lang == "zh"
             else f"{r.district_en} {r.subdistrict_en}",
             "address": r.address, "contact": f"{r.contact_name} {r.contact_phone}",

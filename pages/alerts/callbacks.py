@@ -10,6 +10,7 @@ from dash import Input, Output, callback
 
 from components.i18n import explain, t
 from components.numbers import fmt_int
+from components.pushes import push_error
 from components.wall import Kpi, build_kpi_row
 from pages.alerts import ids
 from placecode.auth.policy import Refused
@@ -28,7 +29,7 @@ def rule_names(rules: str, lang: str) -> str:
 
 def delivery(state: str, attempts: int, error: str, lang: str) -> str:
     if state == "pending" and attempts:
-        return f"{t('state_pending', lang)} ×{attempts}: {error}"
+        return f"{t('state_pending', lang)} ×{attempts}: {push_error(error, lang)}"
     return t(f"state_{state}", lang)
 
 

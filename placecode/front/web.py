@@ -29,7 +29,7 @@ from placecode.i18n import TEXT, UserError
 from placecode.i18n import t as text
 from placecode.ingest.scans import Busy
 from placecode.registry import applications as apps
-from placecode.registry.codes import KINDS_ZH, LETTERS
+from placecode.registry.codes import LETTERS
 from placecode.registry.posters import PosterError, poster_pdf
 from placecode.rules.definitions import reason_objects
 from placecode.settings import LANGS, Settings
@@ -95,8 +95,8 @@ def scan_page(code: str):
     if venue is None:
         return _unknown_venue(code, lang)
     return render_template("scan.html", lang=lang, venue=venue, t=_texts("phone_", lang),
-                           kind=KINDS_ZH.get(venue.kind, venue.kind) if lang == "zh"
-                           else venue.kind, district=venue[4] if lang == "zh" else venue[5])
+                           kind=text(f"vkind_{venue.kind}", lang),
+                           district=venue[4] if lang == "zh" else venue[5])
 
 
 @front.post("/s/register")
@@ -211,7 +211,7 @@ def _application(receipt: str):
 def _apply_form(lang: str, form: dict, problem: UserError | None = None, status: int = 200):
     with _engine().connect() as conn:
         svg = city_svg(conn, lang)
-    kinds = [(k, KINDS_ZH[k] if lang == "zh" else k) for k in LETTERS]
+    kinds = [(k, text(f"vkind_{k}", lang)) for k in LETTERS]
     return render_template("apply.html", lang=lang, t=_texts("apply_", lang), form=form,
                            kinds=kinds, svg=svg, csrf=csrf_token(),
                            problem=problem.text(lang) if problem else "",

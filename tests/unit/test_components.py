@@ -180,3 +180,13 @@ def test_components_sub_district_labels_do_not_pile_up():
     kept = unpiled([big, *small, far])
     assert {1, 5} <= kept
     assert len(kept & {2, 3, 4}) == 1
+
+
+def test_components_push_errors_read_in_chinese():
+    from components.pushes import push_error
+
+    assert push_error("connection refused (receiver down?)", "zh") == "接收方拒绝连接（可能未运行）"
+    assert push_error("HTTP 503", "zh") == "接收方返回 HTTP 503"
+    assert "not tried" in push_error("timed out; not tried: x just failed", "en")
+    assert push_error("timed out; not tried: x just failed", "zh") == "同一接收方刚失败，本轮未发送"
+    assert push_error("[Errno 113] No route to host", "zh") == "发送失败，将自动重试"
