@@ -50,6 +50,10 @@ def cmd_demo(args: argparse.Namespace) -> None:
     from placecode.demo.presets import get_preset
 
     settings = _settings(args)
+    if args.backfill:
+        from placecode.demo.backfill import backfill
+        print(backfill(_engine(settings), settings.instance_path, progress=not args.quiet).message)
+        return
     preset = get_preset(args.preset)  # fail on a bad preset before touching the database
     engine = _engine(settings)
     report = build_demo(
@@ -467,6 +471,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--now", help="the demo's 'now', ISO 8601 (default: the clock)")
     p.add_argument("--replace", action="store_true", help="delete the existing city and rebuild")
     p.add_argument("--if-missing", action="store_true", help="keep an existing city as it is")
+    p.add_argument("--backfill", action="store_true",
+                   help="load the older scan days a big build left waiting (nothing else)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
     p = add("serve", cmd_serve, "serve the web app (and deliver alert pushes)")

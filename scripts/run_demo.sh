@@ -14,6 +14,10 @@ trap cleanup EXIT INT TERM
 "$BIN/placecode" receiver > $LOGS/receiver.log 2>&1 &
 pids+=($!)
 echo "alert pushes and SMS are received on http://127.0.0.1:8061/ (log: $LOGS/receiver.log)"
+# a city build leaves its older scan days to load beside the server (placecode.demo.backfill)
+nice "$BIN/placecode" demo --backfill --quiet > $LOGS/backfill.log 2>&1 &
+pids+=($!)
+echo "older scan days load in the background (log: $LOGS/backfill.log)"
 if [ "$RATE" != "0" ]; then
   # the simulator retries until the server is up; RATE=0 turns it off
   "$BIN/placecode" simulate --rate "$RATE" --quiet > $LOGS/simulate.log 2>&1 &

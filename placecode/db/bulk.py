@@ -17,6 +17,8 @@ from sqlalchemy.schema import AddConstraint, DropConstraint
 from placecode.db.partitions import ensure_partitions_for
 
 CHUNK_ROWS = 200_000
+# into a served database: a chunk holds SQLite's write lock for about half a second
+LIVE_CHUNK_ROWS = 20_000
 
 
 def _as_sql_values(values: np.ndarray | list, sqlite: bool) -> list:
@@ -36,39 +38,73 @@ def bulk_insert(
     table: Table,
     columns: Mapping[str, np.ndarray | list],
     progress: Callable[[int], None] | None = None,
+    *,
+    skip_existing: bool = False,
 ) -> int:
-    """Insert equal-length columns into `table`; returns the number of rows written."""
+    """Insert equal-length columns into `table`; returns the number of rows given.
+
+    skip_existing: rows that collide with a unique key already stored are left out (SQLite
+    INSERT OR IGNORE; PostgreSQL COPY into a staging table, then one INSERT .. ON CONFLICT DO
+    NOTHING), so that an interrupted load can simply run again. Each chunk is then committed,
+    which keeps a load into a served database from holding the write lock for long.
+    """
     names = list(columns)
     n = len(next(iter(columns.values()))) if names else 0
     if n == 0:
         return 0
     sqlite = conn.dialect.name == "sqlite"
-    for start in range(0, n, CHUNK_ROWS):
-        stop = min(n, start + CHUNK_ROWS)
+    size = LIVE_CHUNK_ROWS if skip_existing else CHUNK_ROWS
+    for start in range(0, n, size):
+        stop = min(n, start + size)
         chunk = {k: np.asarray(v)[start:stop] for k, v in columns.items()}
         if "ts" in chunk:  # scans on PostgreSQL: each day into its own partition
             ensure_partitions_for(conn, table, chunk["ts"])
         if sqlite:
             rows = list(zip(*(_as_sql_values(chunk[k], True) for k in names), strict=True))
-            sql = (f'INSERT INTO {table.name} ({", ".join(names)}) '
+            verb = "INSERT OR IGNORE" if skip_existing else "INSERT"
+            sql = (f'{verb} INTO {table.name} ({", ".join(names)}) '
                    f'VALUES ({", ".join("?" * len(names))})')
             conn.connection.driver_connection.executemany(sql, rows)
+        elif skip_existing:
+            stage = f"stage_{table.name}"
+            conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {stage} "
+                                 f"(LIKE {table.name} INCLUDING DEFAULTS)")
+            conn.exec_driver_sql(f"TRUNCATE {stage}")
+            _copy(conn, stage, names, chunk)
+            cols = ", ".join(names)
+            conn.exec_driver_sql(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {stage} "
+                                 "ON CONFLICT DO NOTHING")
         else:
-            # object columns: integers with NULLs must not turn into floats ("270.0")
-            frame = pd.DataFrame({k: pd.Series(_as_sql_values(chunk[k], False), dtype=object)
-                                  for k in names})
-            buf = io.StringIO()
-            # \N marks NULL so that empty strings stay empty strings
-            frame.to_csv(buf, index=False, header=False, na_rep=r"\N")
-            raw = conn.connection.driver_connection
-            with raw.cursor() as cur, cur.copy(
-                f'COPY {table.name} ({", ".join(names)}) FROM STDIN '
-                r"WITH (FORMAT csv, NULL '\N')"
-            ) as copy:
-                copy.write(buf.getvalue())
+            _copy(conn, table.name, names, chunk)
+        if skip_existing:
+            _commit(conn)
         if progress:
             progress(stop - start)
     return n
+
+
+def _commit(conn: Connection) -> None:
+    """Commit what the driver wrote, whether or not SQLAlchemy began the transaction (SQLite's
+    driver opens one of its own for an executemany)."""
+    if conn.in_transaction():
+        conn.commit()
+    else:
+        conn.connection.commit()
+
+
+def _copy(conn: Connection, into: str, names: list[str], chunk: dict[str, np.ndarray]) -> None:
+    # object columns: integers with NULLs must not turn into floats ("270.0")
+    frame = pd.DataFrame({k: pd.Series(_as_sql_values(chunk[k], False), dtype=object)
+                          for k in names})
+    buf = io.StringIO()
+    # \N marks NULL so that empty strings stay empty strings
+    frame.to_csv(buf, index=False, header=False, na_rep=r"\N")
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur, cur.copy(
+        f'COPY {into} ({", ".join(names)}) FROM STDIN '
+        r"WITH (FORMAT csv, NULL '\N')"
+    ) as copy:
+        copy.write(buf.getvalue())
 
 
 def suspend_checks(conn: Connection, table: Table) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,45 +51,58 @@ def scan_days(
     cdf_minute = np.cumsum(minute_profile())
     person_cdf = np.cumsum(persons["activity"].to_numpy())
     person_district = persons["district_id"].to_numpy()
-    venue_ids = venues["id"].to_numpy()
-    city_cdf = np.cumsum(venues["popularity"].to_numpy())
-    by_district = {
-        d: (grp["id"].to_numpy(), np.cumsum(grp["popularity"].to_numpy()))
-        for d, grp in venues.groupby("district_id")
-    }
-    meta = venues.set_index("id")[["kind", "district_id", "subdistrict_id"]]
+    person_id = persons["id"].to_numpy()
+    codes, code = np.unique(persons["health_code"].to_numpy().astype(str), return_inverse=True)
+    since = persons["health_code_since"].to_numpy("datetime64[s]")
+    flag_reasons = np.char.add("health_code_", codes)
+    green = codes == "green"
+    # venues are picked by row position; ids and the rollup columns are read by position too
+    popularity = venues["popularity"].to_numpy()
+    city_cdf = np.cumsum(popularity)
+    venue_district = venues["district_id"].to_numpy()
+    by_district = {}
+    for d in np.unique(venue_district):
+        pos = np.flatnonzero(venue_district == d)
+        by_district[d] = pos, np.cumsum(popularity[pos])
+    venue_cols = {c: venues[c].to_numpy() for c in ("id", "kind", "district_id", "subdistrict_id")}
     for back in range(days - 1, -1, -1):
         day = today - back * DAY
         weekday = int((day.astype("datetime64[D]").view("int64") - 4) % 7)  # 1970-01-01 was Thu
         n = int(scans_per_day * WEEKDAY_FACTOR[weekday])
         who = _pick(person_cdf, rng, n)
-        venue = venue_ids[_pick(city_cdf, rng, n)]
+        venue = _pick(city_cdf, rng, n)
         local = rng.random(n) < HOME_DISTRICT_SHARE
-        for d, (ids, cdf) in by_district.items():
+        for d, (pos, cdf) in by_district.items():
             sel = local & (person_district[who] == d)
-            venue[sel] = ids[_pick(cdf, rng, int(sel.sum()))]
+            venue[sel] = pos[_pick(cdf, rng, int(sel.sum()))]
         minute = np.searchsorted(cdf_minute, rng.random(n), side="right").clip(0, 1439)
         ts = (day.astype("datetime64[s]") + (minute * 60 + rng.integers(0, 60, n))
               .astype("timedelta64[s]"))
-        keep = ts <= now
-        order = np.argsort(ts[keep], kind="stable")
-        s = pd.DataFrame({"venue_id": venue[keep][order], "ts": ts[keep][order]})
+        keep = np.flatnonzero(ts <= now)
+        keep = keep[np.argsort(ts[keep], kind="stable")]
+        who, venue, ts = who[keep], venue[keep], ts[keep]
+        m = len(keep)
+        c = code[who]
+        flagged = ~green[c] & (ts >= since[who])
+        s = pd.DataFrame({"scan_id": _scan_ids(day, m), "venue_id": venue_cols["id"][venue],
+                          "person_id": person_id[who], "ts": ts})
         s["day"] = pd.Timestamp(day)
-        s["scan_id"] = (f"demo-{pd.Timestamp(day):%Y%m%d}-"
-                        + pd.Series(np.arange(len(s))).astype(str).str.zfill(7))
-        p = persons.iloc[who[keep][order]]
-        s["person_id"] = p["id"].to_numpy()
-        code, since = p["health_code"].to_numpy(), p["health_code_since"].to_numpy()
-        flagged = (code != "green") & (s["ts"].to_numpy() >= since)
-        s["verdict"] = np.where(flagged, code, "green")
-        s["reasons"] = np.where(flagged, np.char.add("health_code_", code.astype(str)), "")
-        s["temperature_c"] = rng.normal(36.5, 0.25, len(s)).round(1)
-        s["mask"] = rng.random(len(s)) < 0.985
-        s["credential"] = rng.choice(CREDENTIALS[0], size=len(s), p=CREDENTIALS[1])
-        at = meta.loc[s["venue_id"]]
+        s["verdict"] = np.where(flagged, codes[c], "green")
+        s["reasons"] = np.where(flagged, flag_reasons[c], "")
+        s["temperature_c"] = rng.normal(36.5, 0.25, m).round(1)
+        s["mask"] = rng.random(m) < 0.985
+        s["credential"] = rng.choice(CREDENTIALS[0], size=m, p=CREDENTIALS[1])
         for col in ("kind", "district_id", "subdistrict_id"):
-            s[col] = at[col].to_numpy()
+            s[col] = venue_cols[col][venue]
         yield s
+
+
+def _scan_ids(day: np.datetime64, n: int) -> np.ndarray:
+    """'demo-YYYYMMDD-0000001' for rows 0..n-1 of a day, built as bytes (no per-row formatting)."""
+    prefix = np.frombuffer(f"demo-{str(day).replace('-', '')}-".encode(), dtype=np.uint8)
+    digits = (np.arange(n)[:, None] // 10 ** np.arange(6, -1, -1)) % 10 + 48
+    raw = np.hstack([np.broadcast_to(prefix, (n, len(prefix))), digits.astype(np.uint8)])
+    return np.ascontiguousarray(raw).view(f"S{raw.shape[1]}").ravel().astype(str)
 
 
 def _counts(scans: pd.DataFrame, keys: list[str], flags: bool = True,
@@ -131,15 +145,16 @@ class ScanSpool:
         parent.mkdir(parents=True, exist_ok=True)
         self._dir = tempfile.TemporaryDirectory(prefix=".demo-scans-", dir=parent)
         self.files: list[Path] = []
-        self.rows = 0
+        self.day_rows: list[int] = []
         self._rollups: list[dict[str, pd.DataFrame]] = []
 
     def add(self, day: pd.DataFrame) -> None:
         """One day's scans (scan_days' frame): written out, rolled up, then let go."""
-        path = Path(self._dir.name) / f"{len(self.files):03d}.parquet"
+        name = f"{day['day'].iloc[0]:%Y-%m-%d}" if len(day) else f"empty-{len(self.files)}"
+        path = Path(self._dir.name) / f"{name}.parquet"
         day[list(self.COLUMNS)].to_parquet(path, index=False)
         self.files.append(path)
-        self.rows += len(day)
+        self.day_rows.append(len(day))
         self._rollups.append(make_rollups(day))
 
     def rollups(self) -> dict[str, pd.DataFrame]:
@@ -147,12 +162,26 @@ class ScanSpool:
         return {name: pd.concat([r[name] for r in self._rollups], ignore_index=True)
                 for name in self._rollups[0]}
 
-    def chunks(self) -> Iterator[dict[str, np.ndarray]]:
-        for path in self.files:
-            frame = pd.read_parquet(path)
-            cols = {c: frame[c].to_numpy() for c in self.COLUMNS}
-            cols["ts"] = frame["ts"].to_numpy("datetime64[s]")
-            yield cols
+    def rows(self, last_days: int) -> int:
+        return sum(self.day_rows[-last_days:])
+
+    def chunks(self, last_days: int) -> Iterator[dict[str, np.ndarray]]:
+        """The newest `last_days` days, one day a chunk."""
+        for path in self.files[-last_days:]:
+            yield read_day(path)
+
+    def keep(self, first_days: int, folder: Path) -> list[Path]:
+        """Move the oldest `first_days` days out of the spool into `folder` (for the backfill)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        return [Path(shutil.move(path, folder / path.name)) for path in self.files[:first_days]]
 
     def close(self) -> None:
         self._dir.cleanup()
+
+
+def read_day(path: Path) -> dict[str, np.ndarray]:
+    """One spooled day as the columns bulk_insert takes."""
+    frame = pd.read_parquet(path)
+    cols = {c: frame[c].to_numpy() for c in ScanSpool.COLUMNS}
+    cols["ts"] = frame["ts"].to_numpy("datetime64[s]")
+    return cols

@@ -30,7 +30,7 @@ from placecode.db.bulk import (
     sync_id_sequence,
 )
 from placecode.db.engine import check_connection, init_db
-from placecode.demo import activity, people, places, sharing
+from placecode.demo import activity, backfill, people, places, sharing
 from placecode.demo.geography import load_districts
 from placecode.demo.presets import Preset, get_preset
 from placecode.demo.units import make_units
@@ -160,6 +160,7 @@ def build_demo(
                                                     np.random.default_rng(seed + 3))
             spool.add(day)
         rollups = spool.rollups()
+        served = min(days, spec.served_days)  # the rest waits for `placecode demo --backfill`
     with step("health facts"):
         first_day = now.astype("datetime64[D]") - max(days, 3) + 1
         facts = {
@@ -177,6 +178,7 @@ def build_demo(
 
     if replace:  # only now: a failure while generating leaves the old city in place
         t.metadata.drop_all(engine, tables=CITY_TABLES)
+        backfill.discard(instance)
     init_db(engine)
     with engine.connect() as conn, step("load"):
         sqlite_foreign_keys(conn, on=False)
@@ -204,7 +206,7 @@ def build_demo(
             *((getattr(t, name), _cols(frame, list(frame.columns), dates=("day",)))
               for name, frame in rollups.items()),
         ]
-        total = sum(cols.rows if cols is spool else len(next(iter(cols.values())))
+        total = sum(spool.rows(served) if cols is spool else len(next(iter(cols.values())))
                     for _, cols in loads)
         with tqdm(total=total, unit=" rows", unit_scale=True, desc="loading",
                   disable=not progress, file=sys.stderr) as bar:
@@ -212,8 +214,9 @@ def build_demo(
                 suspend_checks(conn, table)
                 report.counts[table.name] = sum(
                     bulk_insert(conn, table, chunk, bar.update)
-                    for chunk in (cols.chunks() if cols is spool else [cols]))
+                    for chunk in (cols.chunks(served) if cols is spool else [cols]))
         conn.commit()
+        waiting = spool.keep(days - served, backfill.backlog(instance))
         spool.close()
     with engine.connect() as conn, step("indexes"):
         for table, _ in loads:
@@ -229,13 +232,19 @@ def build_demo(
     with step("status"):
         reevaluate_all(engine, now, progress=progress)
     _write_demo_people(instance, persons)
+    built_at = datetime.now().astimezone().isoformat(timespec="seconds")
+    if waiting:
+        backfill.stamp(instance, built_at)
+        report.messages.append(
+            f"the scans of the {len(waiting)} oldest days wait for `placecode demo --backfill` "
+            "(`make run` starts it beside the server); their rollups are loaded")
     with engine.begin() as conn:  # `built_at` in meta, written last, marks the city complete
         conn.execute(insert(t.meta), [
             {"key": k, "value": str(v)} for k, v in {
                 "city": city, "city_name_zh": districts["city_name_zh"].iloc[0],
                 "city_name_en": districts["city_name_en"].iloc[0], "preset": spec.name,
                 "seed": seed, "days": days, "now": str(now),
-                "built_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+                "built_at": built_at,
             }.items()
         ])
     with step("users"):

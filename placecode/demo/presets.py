@@ -15,13 +15,15 @@ class Preset:
     communities_per_subdistrict: int
     residents_per_building: int
     default_days: int
+    served_days: int  # days whose scans load before the city is served; older ones backfill
 
 
 PRESETS: dict[str, Preset] = {
     # Tests: builds in seconds on either database.
-    "small": Preset("small", 3_000, 20_000, 24_000, 4, 5, 60, 2),
-    # Weihai scale (seed 003): 190k venues, ~2.9M residents, ~3M scans a day.
-    "city": Preset("city", 190_000, 2_900_000, 3_000_000, 12, 25, 120, 1),
+    "small": Preset("small", 3_000, 20_000, 24_000, 4, 5, 60, 2, 60),
+    # Weihai scale (seed 003): 190k venues, ~2.9M residents, ~3M scans a day; a week and today,
+    # today's and yesterday's scans loaded before serving (placecode.demo.backfill).
+    "city": Preset("city", 190_000, 2_900_000, 3_000_000, 12, 25, 120, 8, 2),
 }
 
 
