@@ -7,7 +7,7 @@ builds a Python object per cell it does not have to.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -121,24 +121,36 @@ def suspend_checks(conn: Connection, table: Table) -> None:
 
 
 def restore_checks(conn: Connection, table: Table) -> None:
-    """After a bulk load: rebuild the indexes and re-add (and so validate) the foreign keys."""
+    """After a bulk load: rebuild the indexes and re-add (and so validate) the foreign keys.
+
+    SQLite sorts an index's keys faster with a small page cache: 6.6 s against 15.4 s for an
+    index of 4.8M scans at 256 MB here (the sort's runs stay in the CPU caches).
+    """
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        conn.exec_driver_sql("PRAGMA cache_size=-2000")
     for index in table.indexes:
         index.create(conn, checkfirst=True)
-    if conn.dialect.name == "postgresql":
+    if sqlite:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(cache)}")
+    else:
         for fk in table.foreign_key_constraints:
             # isolate_from_table=False: else SQLAlchemy drops the key from every later
             # CREATE TABLE of this metadata in the process (a SQLite city would lose its FKs)
             conn.execute(AddConstraint(fk, isolate_from_table=False))
 
 
-def sqlite_foreign_keys(conn: Connection, on: bool) -> None:
+def sqlite_foreign_keys(conn: Connection, on: bool, verify: Iterable[Table] = ()) -> None:
     """SQLite cannot drop a foreign key: switch checking off for the load, and when switching it
-    back on, verify every row (raises if a generated row points nowhere)."""
+    back on, verify the rows of `verify` (raises if a loaded row points nowhere). The caller
+    checks the keys of tables it leaves out some cheaper way: SQLite takes 17-40 s for 4.8M
+    scans here."""
     if conn.dialect.name != "sqlite":
         return
     conn.commit()  # the pragma is ignored inside a transaction
-    if on:
-        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchmany(5)
+    for table in verify if on else ():
+        broken = conn.exec_driver_sql(f"PRAGMA foreign_key_check({table.name})").fetchmany(5)
         if broken:
             raise ValueError(f"rows with dangling foreign keys after the load: {broken}")
     conn.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")

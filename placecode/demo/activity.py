@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,72 +31,106 @@ def minute_profile() -> np.ndarray:
 
 
 def _pick(cumulative: np.ndarray, rng: np.random.Generator, n: int) -> np.ndarray:
-    return np.searchsorted(cumulative, rng.random(n) * cumulative[-1], side="right")
+    """n draws weighted by `cumulative`; the draws are looked up in sorted order, which is
+    three times faster for millions of them (the lookups walk the table once)."""
+    u = rng.random(n) * cumulative[-1]
+    order = np.argsort(u)
+    out = np.empty(n, dtype=np.int64)
+    out[order] = np.searchsorted(cumulative, u[order], side="right")
+    return out
 
 
-def scan_days(
-    persons: pd.DataFrame,
-    venues: pd.DataFrame,
-    days: int,
-    scans_per_day: int,
-    now: np.datetime64,
-    rng: np.random.Generator,
-) -> Iterator[pd.DataFrame]:
-    """Scans for `days` whole days ending today, cut at `now` (nothing in the future), one day
-    at a time: 23 days of a 3M-a-day city do not fit in memory at once.
+@dataclass
+class Population:
+    """What every day's generation reads, as arrays by row position (built once a build)."""
 
-    Each frame has scan_id, venue_id, person_id, ts (datetime64[s]), day, verdict, reasons,
+    person_cdf: np.ndarray
+    person_district: np.ndarray
+    person_id: np.ndarray
+    codes: np.ndarray  # the distinct health codes; `code` indexes them
+    code: np.ndarray
+    since: np.ndarray
+    city_cdf: np.ndarray
+    by_district: dict  # district -> (venue positions, their cumulative popularity)
+    venue_cols: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, persons: pd.DataFrame, venues: pd.DataFrame) -> Population:
+        codes, code = np.unique(persons["health_code"].to_numpy().astype(str),
+                                return_inverse=True)
+        popularity = venues["popularity"].to_numpy()
+        venue_district = venues["district_id"].to_numpy()
+        by_district = {}
+        for d in np.unique(venue_district):
+            pos = np.flatnonzero(venue_district == d)
+            by_district[d] = pos, np.cumsum(popularity[pos])
+        return cls(
+            person_cdf=np.cumsum(persons["activity"].to_numpy()),
+            person_district=persons["district_id"].to_numpy(),
+            person_id=persons["id"].to_numpy(), codes=codes, code=code,
+            since=persons["health_code_since"].to_numpy("datetime64[s]"),
+            city_cdf=np.cumsum(popularity), by_district=by_district,
+            venue_cols={c: venues[c].to_numpy()
+                        for c in ("id", "kind", "district_id", "subdistrict_id")})
+
+
+def day_rng(seed: int, day: np.datetime64) -> np.random.Generator:
+    """Each day its own stream: days generate in any order, in parallel, with the same rows."""
+    return np.random.default_rng([seed, int(day.astype("datetime64[D]").view("int64"))])
+
+
+def scan_days(days: int, now: np.datetime64) -> list[np.datetime64]:
+    """The `days` whole days ending today, oldest first."""
+    today = now.astype("datetime64[D]")
+    return [today - back * DAY for back in range(days - 1, -1, -1)]
+
+
+def scan_day(pop: Population, day: np.datetime64, scans_per_day: int, now: np.datetime64,
+             rng: np.random.Generator) -> pd.DataFrame:
+    """One day's scans, cut at `now` (nothing in the future).
+
+    The frame has scan_id, venue_id, person_id, ts (datetime64[s]), day, verdict, reasons,
     temperature_c, mask, credential, plus kind, district_id and subdistrict_id of the venue
     (for the rollups).
     """
-    today = now.astype("datetime64[D]")
-    cdf_minute = np.cumsum(minute_profile())
-    person_cdf = np.cumsum(persons["activity"].to_numpy())
-    person_district = persons["district_id"].to_numpy()
-    person_id = persons["id"].to_numpy()
-    codes, code = np.unique(persons["health_code"].to_numpy().astype(str), return_inverse=True)
-    since = persons["health_code_since"].to_numpy("datetime64[s]")
-    flag_reasons = np.char.add("health_code_", codes)
-    green = codes == "green"
-    # venues are picked by row position; ids and the rollup columns are read by position too
-    popularity = venues["popularity"].to_numpy()
-    city_cdf = np.cumsum(popularity)
-    venue_district = venues["district_id"].to_numpy()
-    by_district = {}
-    for d in np.unique(venue_district):
-        pos = np.flatnonzero(venue_district == d)
-        by_district[d] = pos, np.cumsum(popularity[pos])
-    venue_cols = {c: venues[c].to_numpy() for c in ("id", "kind", "district_id", "subdistrict_id")}
-    for back in range(days - 1, -1, -1):
-        day = today - back * DAY
-        weekday = int((day.astype("datetime64[D]").view("int64") - 4) % 7)  # 1970-01-01 was Thu
-        n = int(scans_per_day * WEEKDAY_FACTOR[weekday])
-        who = _pick(person_cdf, rng, n)
-        venue = _pick(city_cdf, rng, n)
-        local = rng.random(n) < HOME_DISTRICT_SHARE
-        for d, (pos, cdf) in by_district.items():
-            sel = local & (person_district[who] == d)
-            venue[sel] = pos[_pick(cdf, rng, int(sel.sum()))]
-        minute = np.searchsorted(cdf_minute, rng.random(n), side="right").clip(0, 1439)
-        ts = (day.astype("datetime64[s]") + (minute * 60 + rng.integers(0, 60, n))
-              .astype("timedelta64[s]"))
-        keep = np.flatnonzero(ts <= now)
-        keep = keep[np.argsort(ts[keep], kind="stable")]
-        who, venue, ts = who[keep], venue[keep], ts[keep]
-        m = len(keep)
-        c = code[who]
-        flagged = ~green[c] & (ts >= since[who])
-        s = pd.DataFrame({"scan_id": _scan_ids(day, m), "venue_id": venue_cols["id"][venue],
-                          "person_id": person_id[who], "ts": ts})
-        s["day"] = pd.Timestamp(day)
-        s["verdict"] = np.where(flagged, codes[c], "green")
-        s["reasons"] = np.where(flagged, flag_reasons[c], "")
-        s["temperature_c"] = rng.normal(36.5, 0.25, m).round(1)
-        s["mask"] = rng.random(m) < 0.985
-        s["credential"] = rng.choice(CREDENTIALS[0], size=m, p=CREDENTIALS[1])
-        for col in ("kind", "district_id", "subdistrict_id"):
-            s[col] = venue_cols[col][venue]
-        yield s
+    weekday = int((day.astype("datetime64[D]").view("int64") - 4) % 7)  # 1970-01-01 was Thu
+    n = int(scans_per_day * WEEKDAY_FACTOR[weekday])
+    who = _pick(pop.person_cdf, rng, n)
+    venue = _pick(pop.city_cdf, rng, n)
+    local = rng.random(n) < HOME_DISTRICT_SHARE
+    for d, (pos, cdf) in pop.by_district.items():
+        sel = local & (pop.person_district[who] == d)
+        venue[sel] = pos[_pick(cdf, rng, int(sel.sum()))]
+    minute = np.searchsorted(np.cumsum(minute_profile()), rng.random(n), side="right")
+    ts = (day.astype("datetime64[s]") + (minute.clip(0, 1439) * 60 + rng.integers(0, 60, n))
+          .astype("timedelta64[s]"))
+    keep = np.flatnonzero(ts <= now)
+    keep = keep[np.argsort(ts[keep], kind="stable")]
+    who, venue, ts = who[keep], venue[keep], ts[keep]
+    m = len(keep)
+    c = pop.code[who]
+    flagged = (pop.codes[c] != "green") & (ts >= pop.since[who])
+    s = pd.DataFrame({"scan_id": _scan_ids(day, m), "venue_id": pop.venue_cols["id"][venue],
+                      "person_id": pop.person_id[who], "ts": ts})
+    s["day"] = pd.Timestamp(day)
+    s["verdict"] = np.where(flagged, pop.codes[c], "green")
+    s["reasons"] = np.where(flagged, np.char.add("health_code_", pop.codes)[c], "")
+    s["temperature_c"] = rng.normal(36.5, 0.25, m).round(1)
+    s["mask"] = rng.random(m) < 0.985
+    s["credential"] = rng.choice(CREDENTIALS[0], size=m, p=CREDENTIALS[1])
+    for col in ("kind", "district_id", "subdistrict_id"):
+        s[col] = pop.venue_cols[col][venue]
+    return s
+
+
+def check_keys(day: pd.DataFrame, persons: pd.DataFrame, venues: pd.DataFrame) -> None:
+    """Every generated scan names a generated person and venue (the foreign keys, checked here in
+    a fraction of the time the database takes to check millions of loaded rows)."""
+    for col, ids in (("person_id", persons["id"]), ("venue_id", venues["id"])):
+        stray = ~np.isin(day[col].to_numpy(), ids.to_numpy())
+        if stray.any():
+            raise ValueError(f"generated scans with an unknown {col}: "
+                             f"{day[col].to_numpy()[stray][:5].tolist()}")
 
 
 def _scan_ids(day: np.datetime64, n: int) -> np.ndarray:
@@ -148,14 +184,25 @@ class ScanSpool:
         self.day_rows: list[int] = []
         self._rollups: list[dict[str, pd.DataFrame]] = []
 
-    def add(self, day: pd.DataFrame) -> None:
-        """One day's scans (scan_days' frame): written out, rolled up, then let go."""
-        name = f"{day['day'].iloc[0]:%Y-%m-%d}" if len(day) else f"empty-{len(self.files)}"
-        path = Path(self._dir.name) / f"{name}.parquet"
-        day[list(self.COLUMNS)].to_parquet(path, index=False)
-        self.files.append(path)
-        self.day_rows.append(len(day))
-        self._rollups.append(make_rollups(day))
+    def fill(self, days: list[np.datetime64], make: Callable[[np.datetime64], pd.DataFrame],
+             workers: int = 1) -> None:
+        """Each day's frame from `make(day)`, written out and rolled up, in `workers` forked
+        processes (each inherits `make` and what it reads; only the rollups come back)."""
+        global _MAKE
+        _MAKE = make
+        folder = Path(self._dir.name)
+        try:
+            if workers > 1:
+                with multiprocessing.get_context("fork").Pool(workers) as pool:
+                    done = pool.map(_spool_day, [(day, folder) for day in days], chunksize=1)
+            else:
+                done = [_spool_day((day, folder)) for day in days]
+        finally:
+            _MAKE = None
+        for path, rows, rollups in done:
+            self.files.append(path)
+            self.day_rows.append(rows)
+            self._rollups.append(rollups)
 
     def rollups(self) -> dict[str, pd.DataFrame]:
         """Days never share a rollup cell, so the days' rollups simply stack."""
@@ -177,6 +224,17 @@ class ScanSpool:
 
     def close(self) -> None:
         self._dir.cleanup()
+
+
+_MAKE: Callable[[np.datetime64], pd.DataFrame] | None = None  # ScanSpool.fill's, for its workers
+
+
+def _spool_day(job: tuple[np.datetime64, Path]) -> tuple[Path, int, dict[str, pd.DataFrame]]:
+    day, folder = job
+    frame = _MAKE(day)
+    path = folder / f"{day}.parquet"
+    frame[list(ScanSpool.COLUMNS)].to_parquet(path, index=False)
+    return path, len(frame), make_rollups(frame)
 
 
 def read_day(path: Path) -> dict[str, np.ndarray]:

@@ -6,6 +6,7 @@ dropped and rebuilt afterwards (executemany on SQLite, COPY on PostgreSQL).
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -44,6 +45,11 @@ DEMO_USERS = (  # username, role, district (index into the city's districts, or 
     ("planner", "planner", None),
     ("field", "field_staff", 0),
 )
+
+
+# Scans generate in two processes once a build has this many (the city: 8 days of 3M); a
+# process costs a fork and the days' rollups sent back, which a small city does not repay.
+PARALLEL_SCANS = 2_000_000
 
 
 class DemoError(RuntimeError):
@@ -153,12 +159,20 @@ def build_demo(
     with step("scans"):
         passes = people.make_volunteer_passes(persons, now, np.random.default_rng(seed + 2))
         spool = activity.ScanSpool(instance)
+        population = activity.Population.of(persons, venues)
         today = now.astype("datetime64[D]")
-        for day in activity.scan_days(persons, venues, days, spec.scans_per_day, now, rng):
-            if len(day) and day["day"].iloc[0] == today:
-                day = sharing.add_shared_pass_scans(day, passes, venues, now,
-                                                    np.random.default_rng(seed + 3))
-            spool.add(day)
+
+        def make_day(day: np.datetime64):
+            scans = activity.scan_day(population, day, spec.scans_per_day, now,
+                                      activity.day_rng(seed, day))
+            if day == today:
+                scans = sharing.add_shared_pass_scans(scans, passes, venues, now,
+                                                      np.random.default_rng(seed + 3))
+            activity.check_keys(scans, persons, venues)
+            return scans
+
+        big = days * spec.scans_per_day >= PARALLEL_SCANS and (os.cpu_count() or 1) > 1
+        spool.fill(activity.scan_days(days, now), make_day, workers=2 if big else 1)
         rollups = spool.rollups()
         served = min(days, spec.served_days)  # the rest waits for `placecode demo --backfill`
     with step("health facts"):
@@ -223,7 +237,8 @@ def build_demo(
             restore_checks(conn, table)
             sync_id_sequence(conn, table)
         conn.commit()
-        sqlite_foreign_keys(conn, on=True)
+        # the scans' keys were checked as they were generated (activity.check_keys)
+        sqlite_foreign_keys(conn, on=True, verify=[tb for tb, _ in loads if tb is not t.scans])
         conn.execute(text("ANALYZE"))
         _demo_webhooks(conn)
         report.counts["units"], report.counts["staff"] = make_units(

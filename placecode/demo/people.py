@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from placecode import pseudonym
-from placecode.pseudonym import person_key
+from placecode.pseudonym import person_keys
 
 DAY = np.timedelta64(1, "D")
 ID_WEIGHTS = np.array(pseudonym.ID_WEIGHTS)
@@ -59,7 +59,7 @@ def make_persons(
     p.insert(0, "id", np.arange(1, len(p) + 1, dtype=np.int64))
     ids = id_numbers(p["district_id"].to_numpy().astype(str), rng)
     p["birth_year"] = [int(s[6:10]) for s in ids.tolist()]
-    p["person_key"] = [person_key(s, secret) for s in ids.tolist()]
+    p["person_key"] = person_keys(ids.tolist(), secret)
     p["id_number"] = ids  # kept only for the demo's simulator (instance/demo-people.parquet)
     # Risk differs by district (one may have an outbreak): a 1.15% base rate times a lognormal
     # district factor; 1.7% flagged city-wide for the city preset with seed 7.

@@ -43,7 +43,7 @@ from placecode.ingest.validate import (
     safe_echo,
     text_problem,
 )
-from placecode.pseudonym import person_key
+from placecode.pseudonym import person_keys
 from placecode.registry.codes import (
     LETTERS,
     MOBILE,
@@ -436,7 +436,7 @@ def import_rows(engine: Engine, kind: str, rows: list[dict] | pd.DataFrame, *, s
             good = {k: v[ok].reset_index(drop=True) for k, v in values.items()}
             report.valid += int(ok.sum() + (chk.reason == "skip").sum())  # stored already
             if ok.any():
-                keys = np.array([person_key(x, secret) for x in good["person"]]) \
+                keys = np.array(person_keys(good["person"], secret)) \
                     if "person" in good else None
                 LOADERS[feed.kind](conn, feed, good, keys, now_ts)
         if progress:
