@@ -17,8 +17,8 @@ from sqlalchemy.schema import AddConstraint, DropConstraint
 from placecode.db.partitions import ensure_partitions_for
 
 CHUNK_ROWS = 200_000
-# into a served database: a chunk holds SQLite's write lock for about half a second
-LIVE_CHUNK_ROWS = 20_000
+# into a served database, committed chunk by chunk: SQLite's write lock is held a few seconds
+LIVE_CHUNK_ROWS = 200_000
 
 
 def _as_sql_values(values: np.ndarray | list, sqlite: bool) -> list:
