@@ -7,6 +7,7 @@ builds a Python object per cell it does not have to.
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
@@ -40,13 +41,15 @@ def bulk_insert(
     progress: Callable[[int], None] | None = None,
     *,
     skip_existing: bool = False,
+    pause: float = 0.0,
 ) -> int:
     """Insert equal-length columns into `table`; returns the number of rows given.
 
     skip_existing: rows that collide with a unique key already stored are left out (SQLite
     INSERT OR IGNORE; PostgreSQL COPY into a staging table, then one INSERT .. ON CONFLICT DO
     NOTHING), so that an interrupted load can simply run again. Each chunk is then committed,
-    which keeps a load into a served database from holding the write lock for long.
+    which keeps a load into a served database from holding the write lock for long, and
+    `pause` seconds after each commit let the writers that waited for it through.
     """
     names = list(columns)
     n = len(next(iter(columns.values()))) if names else 0
@@ -78,6 +81,7 @@ def bulk_insert(
             _copy(conn, table.name, names, chunk)
         if skip_existing:
             _commit(conn)
+            time.sleep(pause)
         if progress:
             progress(stop - start)
     return n

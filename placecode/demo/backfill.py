@@ -1,9 +1,9 @@
 """The demo city's older scan days, loaded while the city is already served.
 
 A week of a 3M-a-day city is 20M scans: loading them and rebuilding the scan indexes takes SQLite
-here about five minutes, longer than anyone waits for `make run`. So the build loads the newest
-days (today and yesterday: the wall's day-over-day figures) and every day's rollups (the wall's
-trends and the economy's weeks), and leaves the older days' scans as Parquet files in the
+here about five minutes more, longer than anyone waits for `make run`. So the build loads today's
+scans and every day's rollups (all the wall reads: its day-over-day figures, trends and the
+economy's weeks), and leaves the older days' scans as Parquet files in the
 instance folder. `placecode demo --backfill`, which `make run` starts beside the server, inserts
 them day by day, newest first, in small committed chunks that skip rows already stored; an
 interrupted backfill simply runs again.
@@ -26,6 +26,7 @@ from placecode.demo.activity import read_day
 
 BACKLOG = "demo-backfill"
 STAMP = "built_at"
+PAUSE = 0.5  # seconds between committed chunks: the live scans waiting for the lock get it
 
 
 @dataclass
@@ -76,7 +77,8 @@ def backfill(engine: Engine, instance: Path, *, progress: bool = True) -> Backfi
                 disable=not progress, file=sys.stderr) as bar:
             if conn.dialect.name == "sqlite":  # the scan indexes in memory: fewer page reads
                 conn.exec_driver_sql("PRAGMA cache_size=-2097152")
-            done.rows += bulk_insert(conn, t.scans, cols, bar.update, skip_existing=True)
+            done.rows += bulk_insert(conn, t.scans, cols, bar.update, skip_existing=True,
+                                     pause=PAUSE)
         path.unlink()
         done.days += 1
     discard(instance)
