@@ -7,7 +7,6 @@ builds a Python object per cell it does not have to.
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
@@ -18,8 +17,6 @@ from sqlalchemy.schema import AddConstraint, DropConstraint
 from placecode.db.partitions import ensure_partitions_for
 
 CHUNK_ROWS = 200_000
-# into a served database, committed chunk by chunk: SQLite's write lock is held a few seconds
-LIVE_CHUNK_ROWS = 200_000
 
 
 def _as_sql_values(values: np.ndarray | list, sqlite: bool) -> list:
@@ -41,24 +38,20 @@ def bulk_insert(
     progress: Callable[[int], None] | None = None,
     *,
     skip_existing: bool = False,
-    pause: float = 0.0,
 ) -> int:
     """Insert equal-length columns into `table`; returns the number of rows given.
 
     skip_existing: rows that collide with a unique key already stored are left out (SQLite
     INSERT OR IGNORE; PostgreSQL COPY into a staging table, then one INSERT .. ON CONFLICT DO
-    NOTHING), so that an interrupted load can simply run again. Each chunk is then committed,
-    which keeps a load into a served database from holding the write lock for long, and
-    `pause` seconds after each commit let the writers that waited for it through.
+    NOTHING), so that an interrupted load can simply run again.
     """
     names = list(columns)
     n = len(next(iter(columns.values()))) if names else 0
     if n == 0:
         return 0
     sqlite = conn.dialect.name == "sqlite"
-    size = LIVE_CHUNK_ROWS if skip_existing else CHUNK_ROWS
-    for start in range(0, n, size):
-        stop = min(n, start + size)
+    for start in range(0, n, CHUNK_ROWS):
+        stop = min(n, start + CHUNK_ROWS)
         chunk = {k: np.asarray(v)[start:stop] for k, v in columns.items()}
         if "ts" in chunk:  # scans on PostgreSQL: each day into its own partition
             ensure_partitions_for(conn, table, chunk["ts"])
@@ -79,15 +72,12 @@ def bulk_insert(
                                  "ON CONFLICT DO NOTHING")
         else:
             _copy(conn, table.name, names, chunk)
-        if skip_existing:
-            _commit(conn)
-            time.sleep(pause)
         if progress:
             progress(stop - start)
     return n
 
 
-def _commit(conn: Connection) -> None:
+def commit(conn: Connection) -> None:
     """Commit what the driver wrote, whether or not SQLAlchemy began the transaction (SQLite's
     driver opens one of its own for an executemany)."""
     if conn.in_transaction():

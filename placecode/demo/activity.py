@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 DAY = np.timedelta64(1, "D")
 MINUTES = np.arange(1440)
@@ -49,6 +50,8 @@ class Population:
     person_id: np.ndarray
     codes: np.ndarray  # the distinct health codes; `code` indexes them
     code: np.ndarray
+    kinds: np.ndarray  # the distinct venue kinds; `kind` indexes them
+    kind: np.ndarray
     since: np.ndarray
     city_cdf: np.ndarray
     by_district: dict  # district -> (venue positions, their cumulative popularity)
@@ -60,6 +63,7 @@ class Population:
                                 return_inverse=True)
         popularity = venues["popularity"].to_numpy()
         venue_district = venues["district_id"].to_numpy()
+        kinds, kind = np.unique(venues["kind"].to_numpy().astype(str), return_inverse=True)
         by_district = {}
         for d in np.unique(venue_district):
             pos = np.flatnonzero(venue_district == d)
@@ -67,11 +71,11 @@ class Population:
         return cls(
             person_cdf=np.cumsum(persons["activity"].to_numpy()),
             person_district=persons["district_id"].to_numpy(),
-            person_id=persons["id"].to_numpy(), codes=codes, code=code,
+            person_id=persons["id"].to_numpy(), codes=codes, code=code, kinds=kinds, kind=kind,
             since=persons["health_code_since"].to_numpy("datetime64[s]"),
             city_cdf=np.cumsum(popularity), by_district=by_district,
             venue_cols={c: venues[c].to_numpy()
-                        for c in ("id", "kind", "district_id", "subdistrict_id")})
+                        for c in ("id", "district_id", "subdistrict_id")})
 
 
 def day_rng(seed: int, day: np.datetime64) -> np.random.Generator:
@@ -109,16 +113,22 @@ def scan_day(pop: Population, day: np.datetime64, scans_per_day: int, now: np.da
     who, venue, ts = who[keep], venue[keep], ts[keep]
     m = len(keep)
     c = pop.code[who]
-    flagged = (pop.codes[c] != "green") & (ts >= pop.since[who])
+    green = int(np.flatnonzero(pop.codes == "green")[0])
+    flagged = (c != green) & (ts >= pop.since[who])
+    # text columns as categoricals: millions of short strings are the slow part of a frame
+    category = pd.Categorical.from_codes
     s = pd.DataFrame({"scan_id": _scan_ids(day, m), "venue_id": pop.venue_cols["id"][venue],
                       "person_id": pop.person_id[who], "ts": ts})
     s["day"] = pd.Timestamp(day)
-    s["verdict"] = np.where(flagged, pop.codes[c], "green")
-    s["reasons"] = np.where(flagged, np.char.add("health_code_", pop.codes)[c], "")
+    s["verdict"] = category(np.where(flagged, c, green), pop.codes)
+    s["reasons"] = category(np.where(flagged, c + 1, 0),
+                            ["", *np.char.add("health_code_", pop.codes).tolist()])
     s["temperature_c"] = rng.normal(36.5, 0.25, m).round(1)
     s["mask"] = rng.random(m) < 0.985
-    s["credential"] = rng.choice(CREDENTIALS[0], size=m, p=CREDENTIALS[1])
-    for col in ("kind", "district_id", "subdistrict_id"):
+    s["credential"] = category(rng.choice(len(CREDENTIALS[0]), size=m, p=CREDENTIALS[1]),
+                               CREDENTIALS[0])
+    s["kind"] = category(pop.kind[venue], pop.kinds)
+    for col in ("district_id", "subdistrict_id"):
         s[col] = pop.venue_cols[col][venue]
     return s
 
@@ -133,12 +143,17 @@ def check_keys(day: pd.DataFrame, persons: pd.DataFrame, venues: pd.DataFrame) -
                              f"{day[col].to_numpy()[stray][:5].tolist()}")
 
 
-def _scan_ids(day: np.datetime64, n: int) -> np.ndarray:
-    """'demo-YYYYMMDD-0000001' for rows 0..n-1 of a day, built as bytes (no per-row formatting)."""
+def _scan_ids(day: np.datetime64, n: int) -> pd.Series:
+    """'demo-YYYYMMDD-0000001' for rows 0..n-1 of a day, built as one buffer of bytes that
+    becomes an Arrow string column as it is (no string object per row)."""
     prefix = np.frombuffer(f"demo-{str(day).replace('-', '')}-".encode(), dtype=np.uint8)
     digits = (np.arange(n)[:, None] // 10 ** np.arange(6, -1, -1)) % 10 + 48
-    raw = np.hstack([np.broadcast_to(prefix, (n, len(prefix))), digits.astype(np.uint8)])
-    return np.ascontiguousarray(raw).view(f"S{raw.shape[1]}").ravel().astype(str)
+    raw = np.ascontiguousarray(
+        np.hstack([np.broadcast_to(prefix, (n, len(prefix))), digits.astype(np.uint8)]))
+    width = raw.shape[1]
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
+    ids = pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(raw)])
+    return pd.Series(pd.arrays.ArrowStringArray(ids))
 
 
 def _counts(scans: pd.DataFrame, keys: list[str], flags: bool = True,
@@ -150,7 +165,7 @@ def _counts(scans: pd.DataFrame, keys: list[str], flags: bool = True,
         agg |= {"red": ("red", "sum"), "yellow": ("yellow", "sum")}
     if persons:
         agg["persons"] = ("person_id", "nunique")
-    return scans.groupby(keys).agg(**agg).reset_index()
+    return scans.groupby(keys, observed=True).agg(**agg).reset_index()
 
 
 def make_rollups(scans: pd.DataFrame) -> dict[str, pd.DataFrame]:

@@ -17,16 +17,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import Engine, select
 from tqdm import tqdm
 
 from placecode.db import schema as t
-from placecode.db.bulk import bulk_insert
+from placecode.db.bulk import bulk_insert, commit
 from placecode.demo.activity import read_day
 
 BACKLOG = "demo-backfill"
 STAMP = "built_at"
-PAUSE = 0.5  # seconds between committed chunks: the live scans waiting for the lock get it
+LOCK_S = 2.0  # a slice's target time holding SQLite's write lock
+PAUSE_S = 0.2  # between slices: the writers that waited get the lock
 
 
 @dataclass
@@ -55,6 +57,25 @@ def stamp(instance: Path, built_at: str) -> None:
     (backlog(instance) / STAMP).write_text(built_at)
 
 
+def _insert_gently(conn, cols: dict[str, np.ndarray], progress) -> int:
+    """Insert in committed slices sized so that each holds the write lock about LOCK_S (rows
+    land in three indexes at random places, so a slice's time grows with the table), pausing
+    between them: the served city's own writes (live scans, an officer's click) wait at most
+    about that long."""
+    n, start, size = len(cols["ts"]), 0, 50_000
+    while start < n:
+        part = {k: v[start:start + size] for k, v in cols.items()}
+        began = time.perf_counter()
+        bulk_insert(conn, t.scans, part, skip_existing=True)
+        commit(conn)
+        took = time.perf_counter() - began
+        progress(len(part["ts"]))
+        start += size
+        size = int(np.clip(size * LOCK_S / max(took, 1e-3), 1_000, 200_000))
+        time.sleep(PAUSE_S)
+    return n
+
+
 def backfill(engine: Engine, instance: Path, *, progress: bool = True) -> Backfill:
     """Load the pending days into `scans`; see the module docstring."""
     start = time.perf_counter()
@@ -77,8 +98,7 @@ def backfill(engine: Engine, instance: Path, *, progress: bool = True) -> Backfi
                 disable=not progress, file=sys.stderr) as bar:
             if conn.dialect.name == "sqlite":  # the scan indexes in memory: fewer page reads
                 conn.exec_driver_sql("PRAGMA cache_size=-2097152")
-            done.rows += bulk_insert(conn, t.scans, cols, bar.update, skip_existing=True,
-                                     pause=PAUSE)
+            done.rows += _insert_gently(conn, cols, bar.update)
         path.unlink()
         done.days += 1
     discard(instance)

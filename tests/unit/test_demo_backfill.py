@@ -9,7 +9,7 @@ import numpy as np
 from sqlalchemy import func, select
 
 from placecode.db import schema as t
-from placecode.db.bulk import bulk_insert
+from placecode.db.bulk import bulk_insert, commit
 from placecode.db.engine import get_engine
 from placecode.demo import backfill
 from placecode.demo.activity import read_day
@@ -58,6 +58,7 @@ def test_backfill_completes_the_city_a_full_build_makes(db_url, tmp_path):
     half = {k: v[: len(v) // 2] for k, v in newest.items()}
     with engine.connect() as conn:
         bulk_insert(conn, t.scans, half, skip_existing=True)
+        commit(conn)
 
     done = backfill.backfill(engine, tmp_path / "served", progress=False)
     assert done.days == 2 and "2 older days" in done.message
