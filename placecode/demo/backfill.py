@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, inspect, select
 from tqdm import tqdm
 
 from placecode.db import schema as t
@@ -84,9 +84,11 @@ def backfill(engine: Engine, instance: Path, *, progress: bool = True) -> Backfi
     if not days:
         return Backfill(message="no scan days waiting to be loaded")
     stamp_file = backlog(instance) / STAMP
-    with engine.connect() as conn:
-        built_at = conn.execute(
-            select(t.meta.c.value).where(t.meta.c.key == "built_at")).scalar()
+    built_at = None
+    if inspect(engine).has_table("meta"):
+        with engine.connect() as conn:
+            built_at = conn.execute(
+                select(t.meta.c.value).where(t.meta.c.key == "built_at")).scalar()
     if built_at is None or not stamp_file.exists() or stamp_file.read_text() != built_at:
         discard(instance)
         return Backfill(message="the waiting scan days belonged to an earlier build of the demo "

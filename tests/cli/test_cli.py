@@ -48,6 +48,13 @@ def test_cli_demo_bad_days_and_now(tmp_path):
                           "--now", "ISO")
 
 
+def test_cli_backfill_without_waiting_days_says_so(tmp_path):
+    result = placecode("demo", "--backfill", "--db", f"sqlite:///{tmp_path / 'none.db'}",
+                       tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "no scan days waiting to be loaded"
+
+
 def test_cli_init_db_then_create_user(tmp_path):
     db = f"sqlite:///{tmp_path / 'x.db'}"
     first = placecode("init-db", "--db", db, tmp_path=tmp_path)
