@@ -234,8 +234,11 @@ class ScanSpool:
 
     def keep(self, first_days: int, folder: Path) -> list[Path]:
         """Move the oldest `first_days` days out of the spool into `folder` (for the backfill)."""
-        folder.mkdir(parents=True, exist_ok=True)
-        return [Path(shutil.move(path, folder / path.name)) for path in self.files[:first_days]]
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        kept = [Path(shutil.move(path, folder / path.name)) for path in self.files[:first_days]]
+        for path in kept:  # who was where when, if pseudonymous: the instance owner's only
+            path.chmod(0o600)
+        return kept
 
     def close(self) -> None:
         self._dir.cleanup()

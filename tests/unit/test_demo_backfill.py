@@ -51,7 +51,9 @@ def test_backfill_completes_the_city_a_full_build_makes(db_url, tmp_path):
     # served at once: today's scans and the rollups of all three days
     assert scan_days(engine) == ["2026-11-25"]
     assert rollup_days(engine) == 3
-    assert [p.stem for p in backfill.pending(tmp_path / "served")] == ["2026-11-24", "2026-11-23"]
+    waiting = backfill.pending(tmp_path / "served")
+    assert [p.stem for p in waiting] == ["2026-11-24", "2026-11-23"]
+    assert {p.stat().st_mode & 0o777 for p in waiting} == {0o600}
 
     # an interrupted backfill: half of the newest waiting day got in before it stopped
     newest = read_day(backfill.pending(tmp_path / "served")[0])
