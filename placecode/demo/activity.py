@@ -78,9 +78,12 @@ class Population:
                         for c in ("id", "district_id", "subdistrict_id")})
 
 
-def day_rng(seed: int, day: np.datetime64) -> np.random.Generator:
-    """Each day its own stream: days generate in any order, in parallel, with the same rows."""
-    return np.random.default_rng([seed, int(day.astype("datetime64[D]").view("int64"))])
+def day_rng(seed: int, day: np.datetime64, now: np.datetime64) -> np.random.Generator:
+    """Each day its own stream: days generate in any order, in parallel, with the same rows.
+    Keyed by days before `now`, not by date, so that a city built on another date draws the
+    same (tests build theirs relative to the clock)."""
+    back = int((now.astype("datetime64[D]") - day.astype("datetime64[D]")).astype(int))
+    return np.random.default_rng([seed, back])
 
 
 def scan_days(days: int, now: np.datetime64) -> list[np.datetime64]:

@@ -164,7 +164,7 @@ def build_demo(
 
         def make_day(day: np.datetime64):
             scans = activity.scan_day(population, day, spec.scans_per_day, now,
-                                      activity.day_rng(seed, day))
+                                      activity.day_rng(seed, day, now))
             if day == today:
                 scans = sharing.add_shared_pass_scans(scans, passes, venues, now,
                                                       np.random.default_rng(seed + 3))
