@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -76,14 +75,6 @@ class Population:
             city_cdf=np.cumsum(popularity), by_district=by_district,
             venue_cols={c: venues[c].to_numpy()
                         for c in ("id", "district_id", "subdistrict_id")})
-
-
-def day_rng(seed: int, day: np.datetime64, now: np.datetime64) -> np.random.Generator:
-    """Each day its own stream: days generate in any order, in parallel, with the same rows.
-    Keyed by days before `now`, not by date, so that a city built on another date draws the
-    same (tests build theirs relative to the clock)."""
-    back = int((now.astype("datetime64[D]") - day.astype("datetime64[D]")).astype(int))
-    return np.random.default_rng([seed, back])
 
 
 def scan_days(days: int, now: np.datetime64) -> list[np.datetime64]:
@@ -202,25 +193,18 @@ class ScanSpool:
         self.day_rows: list[int] = []
         self._rollups: list[dict[str, pd.DataFrame]] = []
 
-    def fill(self, days: list[np.datetime64], make: Callable[[np.datetime64], pd.DataFrame],
-             workers: int = 1) -> None:
-        """Each day's frame from `make(day)`, written out and rolled up, in `workers` forked
-        processes (each inherits `make` and what it reads; only the rollups come back)."""
-        global _MAKE
-        _MAKE = make
+    def fill(self, days: list[np.datetime64],
+             make: Callable[[np.datetime64], pd.DataFrame]) -> None:
+        """Each day's frame from `make(day)`, oldest first (the days share one random
+        stream), written out, rolled up, then let go."""
         folder = Path(self._dir.name)
-        try:
-            if workers > 1:
-                with multiprocessing.get_context("fork").Pool(workers) as pool:
-                    done = pool.map(_spool_day, [(day, folder) for day in days], chunksize=1)
-            else:
-                done = [_spool_day((day, folder)) for day in days]
-        finally:
-            _MAKE = None
-        for path, rows, rollups in done:
+        for day in days:
+            frame = make(day)
+            path = folder / f"{day}.parquet"
+            frame[list(self.COLUMNS)].to_parquet(path, index=False)
             self.files.append(path)
-            self.day_rows.append(rows)
-            self._rollups.append(rollups)
+            self.day_rows.append(len(frame))
+            self._rollups.append(make_rollups(frame))
 
     def rollups(self) -> dict[str, pd.DataFrame]:
         """Days never share a rollup cell, so the days' rollups simply stack."""
@@ -245,17 +229,6 @@ class ScanSpool:
 
     def close(self) -> None:
         self._dir.cleanup()
-
-
-_MAKE: Callable[[np.datetime64], pd.DataFrame] | None = None  # ScanSpool.fill's, for its workers
-
-
-def _spool_day(job: tuple[np.datetime64, Path]) -> tuple[Path, int, dict[str, pd.DataFrame]]:
-    day, folder = job
-    frame = _MAKE(day)
-    path = folder / f"{day}.parquet"
-    frame[list(ScanSpool.COLUMNS)].to_parquet(path, index=False)
-    return path, len(frame), make_rollups(frame)
 
 
 def read_day(path: Path) -> dict[str, np.ndarray]:

@@ -6,7 +6,6 @@ dropped and rebuilt afterwards (executemany on SQLite, COPY on PostgreSQL).
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -45,11 +44,6 @@ DEMO_USERS = (  # username, role, district (index into the city's districts, or 
     ("planner", "planner", None),
     ("field", "field_staff", 0),
 )
-
-
-# Scans generate in two processes once a build has this many (the city: 8 days of 3M); a
-# process costs a fork and the days' rollups sent back, which a small city does not repay.
-PARALLEL_SCANS = 2_000_000
 
 
 class DemoError(RuntimeError):
@@ -163,16 +157,14 @@ def build_demo(
         today = now.astype("datetime64[D]")
 
         def make_day(day: np.datetime64):
-            scans = activity.scan_day(population, day, spec.scans_per_day, now,
-                                      activity.day_rng(seed, day, now))
+            scans = activity.scan_day(population, day, spec.scans_per_day, now, rng)
             if day == today:
                 scans = sharing.add_shared_pass_scans(scans, passes, venues, now,
                                                       np.random.default_rng(seed + 3))
             activity.check_keys(scans, persons, venues)
             return scans
 
-        big = days * spec.scans_per_day >= PARALLEL_SCANS and (os.cpu_count() or 1) > 1
-        spool.fill(activity.scan_days(days, now), make_day, workers=2 if big else 1)
+        spool.fill(activity.scan_days(days, now), make_day)
         rollups = spool.rollups()
         served = min(days, spec.served_days)  # the rest waits for `placecode demo --backfill`
     with step("health facts"):

@@ -37,15 +37,6 @@ def test_demo_same_seed_same_data(tmp_path):
         assert table_digest(a.engine, table) == table_digest(b.engine, table), table.name
 
 
-def test_demo_scans_generated_in_two_processes_are_the_same(tmp_path, monkeypatch):
-    now = np.datetime64("2026-11-23T15:00:00")
-    a = build_small(f"sqlite:///{tmp_path / 'a.db'}", tmp_path / "a", now)
-    monkeypatch.setattr("placecode.demo.build.PARALLEL_SCANS", 0)
-    b = build_small(f"sqlite:///{tmp_path / 'b.db'}", tmp_path / "b", now)
-    for table in (t.scans, *t.ROLLUPS):
-        assert table_digest(a.engine, table) == table_digest(b.engine, table), table.name
-
-
 def test_demo_other_seed_other_data(tmp_path):
     now = np.datetime64("2026-11-23T15:00:00")
     a = build_small(f"sqlite:///{tmp_path / 'a.db'}", tmp_path / "a", now, seed=1)
