@@ -138,7 +138,7 @@ def check_keys(day: pd.DataFrame, persons: pd.DataFrame, venues: pd.DataFrame) -
 
 
 def _scan_ids(day: np.datetime64, n: int) -> pd.Series:
-    """'demo-YYYYMMDD-0000001' for rows 0..n-1 of a day, built as one buffer of bytes that
+    """'demo-YYYYMMDD-0000000' .. for rows 0..n-1 of a day, built as one buffer of bytes that
     becomes an Arrow string column as it is (no string object per row)."""
     prefix = np.frombuffer(f"demo-{str(day).replace('-', '')}-".encode(), dtype=np.uint8)
     digits = (np.arange(n)[:, None] // 10 ** np.arange(6, -1, -1)) % 10 + 48
